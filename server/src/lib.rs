@@ -1,0 +1,1 @@
+//! `pls serve`: Plasmite pools over HTTP(S). Built out by the server issue.
