@@ -1,0 +1,1 @@
+//! Plasmite (in progress).
