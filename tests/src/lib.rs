@@ -1,0 +1,1 @@
+//! Shared helpers for the black-box and multi-process tests.
