@@ -84,7 +84,7 @@ pub(crate) fn read_slot<R: Region>(region: &R, geo: &Geometry, pos: u64) -> Resu
     if pos % FRAME_ALIGN != 0 {
         return corrupt("misaligned frame position");
     }
-    let to_end = geo.to_end(pos);
+    let to_end = geo.bytes_to_end(pos);
     let off = geo.offset(pos);
     let mut pad = [0u8; 8];
     region.read(off, &mut pad);

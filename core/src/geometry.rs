@@ -59,11 +59,7 @@ impl Geometry {
         let max_messages = ring_size / MIN_FRAME_SIZE;
         // With capacity * stride > max_messages, the slot of a retained seq is
         // never overwritten by a newer one (see spec/format.md, "Seq index").
-        let index_stride = if capacity == 0 {
-            0
-        } else {
-            max_messages / capacity + 1
-        };
+        let index_stride = max_messages.checked_div(capacity).map_or(0, |q| q + 1);
         Ok(Geometry {
             file_size,
             index_offset: HEADER_SIZE as u64,
@@ -165,7 +161,7 @@ impl Geometry {
     }
 
     /// Bytes from ring position `pos` to the ring's end.
-    pub(crate) fn to_end(&self, pos: u64) -> u64 {
+    pub(crate) fn bytes_to_end(&self, pos: u64) -> u64 {
         self.ring_size - pos % self.ring_size
     }
 

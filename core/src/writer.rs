@@ -191,7 +191,7 @@ impl<'p, R: Region> Writer<'p, R> {
             });
         }
         let size = frame_size(len);
-        let to_end = geo.to_end(self.head);
+        let to_end = geo.bytes_to_end(self.head);
         let start = if size > to_end {
             self.head + to_end
         } else {
