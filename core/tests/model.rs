@@ -146,9 +146,7 @@ proptest! {
             }
         }
         let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
-        let w = pool.writer().unwrap();
-        let next = w.next_seq();
-        drop(w);
+        let next = pool.writer().unwrap().next_seq();
         // The interrupted append may have completed; nothing else may change.
         if next == model.msgs.back().map_or(1, |m| m.0 + 1) + 1 {
             let seq = next - 1;
@@ -319,7 +317,6 @@ fn start_positions() {
         w.append(i * 1000, b"", &data_of(30, i)).unwrap();
     }
     w.publish();
-    drop(w);
     let mut buf = vec![0u8; 1024];
     let mut first = |start| {
         let mut c = pool.cursor(start).unwrap();
