@@ -1,0 +1,96 @@
+//! Message data as compact JSON text: validation and minification.
+//!
+//! Pools store the data object's JSON text as the user wrote it, minus
+//! insignificant whitespace: key order and number spelling survive exactly.
+
+use serde::de::IgnoredAny;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Validates that `input` is one JSON object and appends its compact form to
+/// `out`. Nothing is appended on error.
+pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let text = trim(input);
+    if text.first() != Some(&b'{') {
+        let what = match text.first() {
+            None => "empty input",
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(_) => "not an object",
+        };
+        return Err(Error::new(ErrorKind::Usage, format!("data must be a JSON object, got {what}"))
+            .with_hint("Wrap the value in an object, e.g. {\"value\": ...}."));
+    }
+    if let Err(e) = serde_json::from_slice::<IgnoredAny>(text) {
+        return Err(Error::new(ErrorKind::Usage, format!("invalid JSON: {e}"))
+            .with_hint("Check the quoting: shells need single quotes around JSON, e.g. '{\"a\":1}'."));
+    }
+    minify(text, out);
+    Ok(())
+}
+
+/// Appends `value` (which must be an object) as compact JSON to `out`.
+pub fn value_object(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<()> {
+    if !value.is_object() {
+        return Err(Error::new(ErrorKind::Usage, "data must be a JSON object"));
+    }
+    serde_json::to_writer(out, value).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+/// Drops whitespace outside strings. `text` must be valid JSON.
+fn minify(text: &[u8], out: &mut Vec<u8>) {
+    if !text.iter().any(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+        out.extend_from_slice(text);
+        return;
+    }
+    out.reserve(text.len());
+    let (mut in_str, mut esc) = (false, false);
+    for &c in text {
+        if in_str {
+            out.push(c);
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+            in_str = c == b'"';
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Result<String> {
+        let mut out = Vec::new();
+        compact_object(s.as_bytes(), &mut out).map(|()| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn keeps_order_and_numbers() {
+        assert_eq!(c("{ \"z\": 1.0,\n \"a\" : [1, 2], \"s\": \"a b\\\" c\" }").unwrap(), r#"{"z":1.0,"a":[1,2],"s":"a b\" c"}"#);
+        assert_eq!(c("\u{feff}{\"big\":18446744073709551616}").unwrap(), r#"{"big":18446744073709551616}"#);
+    }
+
+    #[test]
+    fn rejects_non_objects_and_bad_json() {
+        for bad in ["[1]", "\"s\"", "1", "null", "", "{", "{\"a\":}", "{} {}"] {
+            let e = c(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Usage, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! File-backed pools: creation, opening, appending, and reading by seq.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use plasmite_core::{layout, FormatOptions, Pool as CorePool, Writer};
+use rustix::fs::{flock, FlockOperation};
+
+use crate::cursor::{Cursor, Start};
+use crate::error::{Error, ErrorKind, Result};
+use crate::json;
+use crate::map::Mapping;
+use crate::message::{Message, RawMessage};
+use crate::time::now_ns;
+use crate::wake;
+
+/// Default pool size: 1 MiB.
+pub const DEFAULT_POOL_SIZE: u64 = 1 << 20;
+
+/// How a pool is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// File size in bytes (fixed for the pool's life). Default 1 MiB.
+    pub size: u64,
+    /// Seq index slots; `None` sizes the index automatically, `Some(0)`
+    /// disables it (get by seq then walks from the oldest message).
+    pub index_capacity: Option<u64>,
+    /// Replace an existing file instead of failing with AlreadyExists.
+    pub overwrite: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            size: DEFAULT_POOL_SIZE,
+            index_capacity: None,
+            overwrite: false,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// Options for a pool of `size` bytes.
+    pub fn with_size(size: u64) -> Self {
+        PoolOptions {
+            size,
+            ..Self::default()
+        }
+    }
+}
+
+/// How durable an append is when it returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// In the shared page cache: survives the process, not a power cut.
+    #[default]
+    Fast,
+    /// On disk (`fdatasync`) before the append returns.
+    Flush,
+}
+
+/// What an append returns: the message's seq and timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The seq the message got.
+    pub seq: u64,
+    /// Its append time, ns since the Unix epoch.
+    pub time_ns: u64,
+}
+
+/// Facts about a pool, for `pool info` and `pool list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolInfo {
+    /// Path of the pool file.
+    pub path: PathBuf,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// Bytes of ring (message storage).
+    pub ring_size: u64,
+    /// Seq index slots.
+    pub index_capacity: u64,
+    /// Largest message payload (tags plus data) accepted.
+    pub max_payload: u64,
+    /// Creation time, ns since the Unix epoch.
+    pub created_ns: u64,
+    /// Retained messages.
+    pub count: u64,
+    /// Seq and time of the oldest retained message.
+    pub oldest: Option<(u64, u64)>,
+    /// Seq and time of the newest message.
+    pub newest: Option<(u64, u64)>,
+    /// Ring bytes in use.
+    pub used_bytes: u64,
+}
+
+impl PoolInfo {
+    /// Share of the ring in use, 0.0 to 1.0.
+    pub fn utilization(&self) -> f64 {
+        self.used_bytes as f64 / self.ring_size.max(1) as f64
+    }
+}
+
+/// The outcome of [`Pool::validate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validation {
+    /// Counts and bounds of what was checked.
+    pub report: plasmite_core::Report,
+    /// Every problem found, in ring order.
+    pub issues: Vec<plasmite_core::Issue>,
+}
+
+/// An open pool. Cheap to clone; clones share one mapping.
+///
+/// Any number of processes may open the same pool and read and append at
+/// once: appends serialize on an exclusive `flock` of the pool file (released
+/// by the kernel if a writer dies), reads take no lock at all.
+#[derive(Clone)]
+pub struct Pool {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) core: CorePool<Mapping>,
+    file: File,
+    path: PathBuf,
+    // flock excludes other open files, not threads sharing this one.
+    writers: Mutex<()>,
+}
+
+impl Pool {
+    /// Creates a pool file at `path`.
+    ///
+    /// The file is built under a temporary name, fully allocated (so a full
+    /// disk fails here, never as a SIGBUS later), and then linked into place,
+    /// so no process ever sees a half-made pool and a failure leaves no file.
+    pub fn create(path: impl AsRef<Path>, opts: &PoolOptions) -> Result<Pool> {
+        let path = path.as_ref();
+        // Refuse impossible sizes before touching the file system.
+        let format = FormatOptions {
+            index_capacity: opts.index_capacity,
+            created_ns: 0,
+        };
+        plasmite_core::Geometry::plan(opts.size, &format).map_err(|e| Error::core(e, path))?;
+        if !opts.overwrite && path.exists() {
+            return Err(Error::io(io::ErrorKind::AlreadyExists.into(), "create pool", path));
+        }
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let result = build(&tmp, opts).and_then(|()| {
+            if opts.overwrite {
+                std::fs::rename(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
+            } else {
+                std::fs::hard_link(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
+            }
+        });
+        let _ = std::fs::remove_file(&tmp);
+        result?;
+        Pool::open(path)
+    }
+
+    /// Opens an existing pool, checking its header.
+    ///
+    /// A pool the user may read but not write opens read-only: reads work,
+    /// appends fail with a Permission error.
+    pub fn open(path: impl AsRef<Path>) -> Result<Pool> {
+        let path = path.as_ref();
+        let (file, writable) = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(f) => (f, true),
+            Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem) => {
+                match File::open(path) {
+                    Ok(f) => (f, false),
+                    Err(_) => return Err(Error::io(e, "open pool", path)),
+                }
+            }
+            Err(e) => return Err(Error::io(e, "open pool", path)),
+        };
+        let meta = file.metadata().map_err(|e| Error::io(e, "open pool", path))?;
+        if !meta.is_file() {
+            return Err(Error::new(ErrorKind::Usage, "not a pool file (a directory or device)").with_path(path));
+        }
+        let len = meta.len();
+        if len < layout::HEADER_SIZE as u64 || len > usize::MAX as u64 {
+            return Err(Error::new(ErrorKind::Corrupt, "file too short to be a pool")
+                .with_path(path)
+                .with_hint("The file was truncated or is not a plasmite pool; recreate it."));
+        }
+        let map = Mapping::new(&file, len as usize, writable).map_err(|e| Error::io(e, "map pool", path))?;
+        let core = CorePool::open(map).map_err(|e| Error::core(e, path))?;
+        Ok(Pool {
+            inner: Arc::new(Inner {
+                core,
+                file,
+                path: path.to_path_buf(),
+                writers: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Path of the pool file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Largest payload (encoded tags plus compact data) one message may carry.
+    pub fn max_payload(&self) -> u64 {
+        self.inner.core.geometry().max_payload()
+    }
+
+    /// Appends one message whose data is a JSON object value.
+    pub fn append(&self, data: &serde_json::Value, tags: &[&str], durability: Durability) -> Result<Receipt> {
+        let mut text = Vec::with_capacity(128);
+        json::value_object(data, &mut text)?;
+        self.append_compact(&text, tags, durability)
+    }
+
+    /// Appends one message whose data is JSON object text (validated, then
+    /// stored compact with its key order and number spelling intact).
+    pub fn append_json(&self, data: &[u8], tags: &[&str], durability: Durability) -> Result<Receipt> {
+        let mut text = Vec::with_capacity(data.len());
+        json::compact_object(data, &mut text)?;
+        self.append_compact(&text, tags, durability)
+    }
+
+    fn append_compact(&self, data: &[u8], tags: &[&str], durability: Durability) -> Result<Receipt> {
+        let mut batch = self.batch()?;
+        let r = batch.append_compact(data, tags)?;
+        batch.finish(durability)?;
+        Ok(r)
+    }
+
+    /// Starts a batch: appends under one hold of the writer lock, published
+    /// together. Other writers wait until the batch ends.
+    pub fn batch(&self) -> Result<Batch<'_>> {
+        let inner = &*self.inner;
+        if !inner.core.region().writable() {
+            return Err(Error::new(ErrorKind::Permission, "pool is read-only for this user")
+                .with_path(&inner.path)
+                .with_hint("Ask for write permission on the pool file."));
+        }
+        let guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
+        let writer = inner.core.writer().map_err(|e| Error::core(e, &inner.path))?;
+        Ok(Batch {
+            pool: self,
+            writer,
+            lock,
+            _guard: guard,
+            scratch: Vec::new(),
+            tags: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// The message with `seq`: an index hit or a short walk, never a scan.
+    pub fn get(&self, seq: u64) -> Result<Message> {
+        let mut buf = vec![0u8; 512];
+        loop {
+            match self.inner.core.get(seq, &mut buf) {
+                Ok(f) => {
+                    return Ok(RawMessage {
+                        seq: f.seq,
+                        time_ns: f.time_ns,
+                        tags_json: f.tags(&buf),
+                        data: f.data(&buf),
+                    }
+                    .to_message())
+                }
+                Err(plasmite_core::Error::BufferTooSmall { needed }) => buf.resize(needed, 0),
+                Err(e) => return Err(Error::core(e, self.path())),
+            }
+        }
+    }
+
+    /// A reader starting at `start`.
+    pub fn cursor(&self, start: Start) -> Result<Cursor> {
+        Cursor::new(self.clone(), start)
+    }
+
+    /// What the pool retains right now.
+    pub fn info(&self) -> Result<PoolInfo> {
+        let core = &self.inner.core;
+        let b = core.bounds().map_err(|e| Error::core(e, self.path()))?;
+        let g = core.geometry();
+        Ok(PoolInfo {
+            path: self.inner.path.clone(),
+            file_size: g.file_size,
+            ring_size: g.ring_size,
+            index_capacity: g.index_capacity,
+            max_payload: g.max_payload(),
+            created_ns: g.created_ns,
+            count: b.count(),
+            oldest: b.oldest,
+            newest: b.newest,
+            used_bytes: b.used_bytes,
+        })
+    }
+
+    /// Checks every retained frame, the published state and the index.
+    ///
+    /// Holds the writer lock while it runs (when the pool is writable), so
+    /// the picture is stable; readers are not disturbed.
+    pub fn validate(&self) -> Result<Validation> {
+        let inner = &*self.inner;
+        let _guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
+        let mut issues = Vec::new();
+        let report = inner.core.validate(|i| issues.push(i));
+        Ok(Validation { report, issues })
+    }
+
+    pub(crate) fn wake_word(&self) -> &std::sync::atomic::AtomicU32 {
+        self.inner.core.region().atomic_u32(layout::offsets::NOTIFY)
+    }
+}
+
+/// Creates and formats the pool file at `tmp`.
+fn build(tmp: &Path, opts: &PoolOptions) -> Result<()> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(tmp)
+        .map_err(|e| Error::io(e, "create pool", tmp))?;
+    allocate(&file, opts.size).map_err(|e| Error::io(e, "allocate pool", tmp))?;
+    let map = Mapping::new(&file, opts.size as usize, true).map_err(|e| Error::io(e, "map pool", tmp))?;
+    let format = FormatOptions {
+        index_capacity: opts.index_capacity,
+        created_ns: now_ns(),
+    };
+    CorePool::format(map, &format).map_err(|e| Error::core(e, tmp))?;
+    file.sync_all().map_err(|e| Error::io(e, "sync pool", tmp))
+}
+
+/// Reserves every block of the file now, so later writes through the
+/// mapping cannot hit a full disk.
+fn allocate(file: &File, size: u64) -> io::Result<()> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {
+            // No fallocate here: write zeros, which allocates just the same.
+            use std::os::unix::fs::FileExt;
+            let zeros = vec![0u8; 1 << 16];
+            let mut off = 0;
+            while off < size {
+                let n = (size - off).min(zeros.len() as u64) as usize;
+                file.write_all_at(&zeros[..n], off)?;
+                off += n as u64;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An exclusive `flock` on the pool file, released on drop (or by the
+/// kernel, if the process dies).
+struct FileLock<'f>(&'f File);
+
+impl<'f> FileLock<'f> {
+    fn acquire(file: &'f File) -> io::Result<Self> {
+        loop {
+            match flock(file, FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(FileLock(file)),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        let _ = flock(self.0, FlockOperation::Unlock);
+    }
+}
+
+/// Appends under one hold of the writer lock; see [`Pool::batch`].
+///
+/// Messages become visible to readers together, at [`Batch::finish`] (or
+/// when the batch is dropped). A batch larger than the ring evicts its own
+/// first messages, as any append would.
+pub struct Batch<'p> {
+    pool: &'p Pool,
+    writer: Writer<'p, Mapping>,
+    lock: FileLock<'p>,
+    _guard: MutexGuard<'p, ()>,
+    scratch: Vec<u8>,
+    tags: Vec<u8>,
+    done: bool,
+}
+
+impl Batch<'_> {
+    /// Appends one message whose data is JSON object text.
+    pub fn append_json(&mut self, data: &[u8], tags: &[&str]) -> Result<Receipt> {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        let r = json::compact_object(data, &mut text).and_then(|()| self.append_compact(&text, tags));
+        self.scratch = text;
+        r
+    }
+
+    /// Appends one message whose data is a JSON object value.
+    pub fn append(&mut self, data: &serde_json::Value, tags: &[&str]) -> Result<Receipt> {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        let r = json::value_object(data, &mut text).and_then(|()| self.append_compact(&text, tags));
+        self.scratch = text;
+        r
+    }
+
+    fn append_compact(&mut self, data: &[u8], tags: &[&str]) -> Result<Receipt> {
+        self.tags.resize(plasmite_core::tags::encoded_len(tags), 0);
+        plasmite_core::tags::encode(tags, &mut self.tags);
+        let a = self
+            .writer
+            .append(now_ns(), &self.tags, data)
+            .map_err(|e| Error::core(e, self.pool.path()))?;
+        Ok(Receipt {
+            seq: a.seq,
+            time_ns: a.time_ns,
+        })
+    }
+
+    /// Publishes the batch, wakes readers, and with [`Durability::Flush`]
+    /// waits until it is on disk.
+    pub fn finish(mut self, durability: Durability) -> Result<()> {
+        self.publish();
+        if durability == Durability::Flush {
+            let inner = &self.pool.inner;
+            rustix::fs::fdatasync(&inner.file).map_err(|e| Error::io(e.into(), "sync pool", &inner.path))?;
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if self.writer.publish() {
+            wake::wake_all(self.pool.wake_word());
+        }
+        let _ = &self.lock;
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.publish();
+    }
+}
