@@ -281,6 +281,10 @@ impl<'p, R: Region> Writer<'p, R> {
         region.store_u64(offsets::LAST_POS, self.last_pos);
         region.store_u64(offsets::HEAD, self.head);
         region.fetch_add_u32(offsets::NOTIFY, 1);
+        // Pairs with the fence a reader issues between registering as a
+        // waiter and re-checking the notify word: one of the two always sees
+        // the other, so no wake-up is lost.
+        fence(Ordering::SeqCst);
         region.load_u32(offsets::WAITERS) != 0
     }
 }
