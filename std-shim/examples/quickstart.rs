@@ -15,8 +15,16 @@ fn main() -> plasmite::Result<()> {
     let pool = Pool::create(&path, &PoolOptions::default())?;
 
     for i in 1..=3 {
-        let r = pool.append(&json!({"n": i, "msg": "hello"}), &["demo"], Durability::Fast)?;
-        println!("appended seq {} at {}", r.seq, plasmite::time::rfc3339(r.time_ns));
+        let r = pool.append(
+            &json!({"n": i, "msg": "hello"}),
+            &["demo"],
+            Durability::Fast,
+        )?;
+        println!(
+            "appended seq {} at {}",
+            r.seq,
+            plasmite::time::rfc3339(r.time_ns)
+        );
     }
 
     let mut reader = pool.cursor(Start::Oldest)?;

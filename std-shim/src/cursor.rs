@@ -51,7 +51,11 @@ const MAX_WAIT: Duration = Duration::from_secs(1);
 
 impl Cursor {
     pub(crate) fn new(pool: Pool, start: Start) -> Result<Cursor> {
-        let pos = pool.inner.core.cursor(start).map_err(|e| Error::core(e, pool.path()))?;
+        let pos = pool
+            .inner
+            .core
+            .cursor(start)
+            .map_err(|e| Error::core(e, pool.path()))?;
         Ok(Cursor {
             pool,
             pos,
@@ -140,7 +144,11 @@ impl Cursor {
         loop {
             match core.read(&mut self.pos, &mut self.buf) {
                 Ok(Read::Message(f)) => {
-                    if self.tags.iter().all(|t| plasmite_core::tags::contains(f.tags(&self.buf), t)) {
+                    if self
+                        .tags
+                        .iter()
+                        .all(|t| plasmite_core::tags::contains(f.tags(&self.buf), t))
+                    {
                         return Ok(Some(Step::Message(f)));
                     }
                 }

@@ -32,7 +32,9 @@ impl PoolDir {
         if let Some(dir) = std::env::var_os("PLASMITE_DIR").filter(|d| !d.is_empty()) {
             return PathBuf::from(dir);
         }
-        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
         home.unwrap_or_default().join(".plasmite").join("pools")
     }
 
@@ -77,7 +79,8 @@ impl PoolDir {
     pub fn create(&self, pool: &str, opts: &PoolOptions) -> Result<Pool> {
         if !pool.contains('/') {
             Self::check_name(pool)?;
-            std::fs::create_dir_all(&self.path).map_err(|e| Error::io(e, "create pool directory", &self.path))?;
+            std::fs::create_dir_all(&self.path)
+                .map_err(|e| Error::io(e, "create pool directory", &self.path))?;
         }
         Pool::create(self.resolve(pool), opts)
     }
@@ -94,7 +97,9 @@ impl PoolDir {
                 };
                 Error::new(ErrorKind::NotFound, format!("pool not found: {pool}"))
                     .with_path(&path)
-                    .with_hint(format!("Create it with `{create}`, or pass --create to poke/peek."))
+                    .with_hint(format!(
+                        "Create it with `{create}`, or pass --create to poke/peek."
+                    ))
             } else {
                 e
             }
@@ -127,7 +132,9 @@ impl PoolDir {
             let entry = entry.map_err(|e| Error::io(e, "read pool directory", &self.path))?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".plasmite") else { continue };
+            let Some(stem) = name.strip_suffix(".plasmite") else {
+                continue;
+            };
             if stem.starts_with('.') {
                 continue;
             }

@@ -170,7 +170,10 @@ impl Error {
                 "The disk is full: free space or choose a smaller --size.",
             ),
             io::ErrorKind::WouldBlock => (ErrorKind::Busy, "Retry shortly."),
-            _ => (ErrorKind::Io, "Check the path, the file system and free disk space."),
+            _ => (
+                ErrorKind::Io,
+                "Check the path, the file system and free disk space.",
+            ),
         };
         let message = match kind {
             ErrorKind::NotFound => format!("{doing}: no such file"),

@@ -20,12 +20,18 @@ pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
             Some(b'n') => "null",
             Some(_) => "not an object",
         };
-        return Err(Error::new(ErrorKind::Usage, format!("data must be a JSON object, got {what}"))
-            .with_hint("Wrap the value in an object, e.g. {\"value\": ...}."));
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("data must be a JSON object, got {what}"),
+        )
+        .with_hint("Wrap the value in an object, e.g. {\"value\": ...}."));
     }
     if let Err(e) = serde_json::from_slice::<IgnoredAny>(text) {
-        return Err(Error::new(ErrorKind::Usage, format!("invalid JSON: {e}"))
-            .with_hint("Check the quoting: shells need single quotes around JSON, e.g. '{\"a\":1}'."));
+        return Err(
+            Error::new(ErrorKind::Usage, format!("invalid JSON: {e}")).with_hint(
+                "Check the quoting: shells need single quotes around JSON, e.g. '{\"a\":1}'.",
+            ),
+        );
     }
     minify(text, out);
     Ok(())
@@ -41,14 +47,23 @@ pub fn value_object(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<()> 
 
 fn trim(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 
 /// Drops whitespace outside strings. `text` must be valid JSON.
 fn minify(text: &[u8], out: &mut Vec<u8>) {
-    if !text.iter().any(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+    if !text
+        .iter()
+        .any(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+    {
         out.extend_from_slice(text);
         return;
     }
@@ -82,8 +97,14 @@ mod tests {
 
     #[test]
     fn keeps_order_and_numbers() {
-        assert_eq!(c("{ \"z\": 1.0,\n \"a\" : [1, 2], \"s\": \"a b\\\" c\" }").unwrap(), r#"{"z":1.0,"a":[1,2],"s":"a b\" c"}"#);
-        assert_eq!(c("\u{feff}{\"big\":18446744073709551616}").unwrap(), r#"{"big":18446744073709551616}"#);
+        assert_eq!(
+            c("{ \"z\": 1.0,\n \"a\" : [1, 2], \"s\": \"a b\\\" c\" }").unwrap(),
+            r#"{"z":1.0,"a":[1,2],"s":"a b\" c"}"#
+        );
+        assert_eq!(
+            c("\u{feff}{\"big\":18446744073709551616}").unwrap(),
+            r#"{"big":18446744073709551616}"#
+        );
     }
 
     #[test]

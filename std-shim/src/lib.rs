@@ -43,4 +43,6 @@ pub use dir::{PoolDir, PoolEntry, POOL_EXTENSION};
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, RawMessage};
 pub use plasmite_core as core;
-pub use pool::{Batch, Durability, Pool, PoolInfo, PoolOptions, Receipt, Validation, DEFAULT_POOL_SIZE};
+pub use pool::{
+    Batch, Durability, Pool, PoolInfo, PoolOptions, Receipt, Validation, DEFAULT_POOL_SIZE,
+};

@@ -39,7 +39,8 @@ impl Mapping {
         // existing memory is affected; the length was checked against the
         // file's size by the caller.
         let ptr = unsafe { mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, file, 0)? };
-        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let ptr =
+            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Mapping { ptr, len, writable })
     }
 
@@ -78,7 +79,9 @@ impl Drop for Mapping {
 }
 
 #[cfg(target_endian = "big")]
-compile_error!("plasmite's file mapping assumes a little-endian host (the format is little-endian)");
+compile_error!(
+    "plasmite's file mapping assumes a little-endian host (the format is little-endian)"
+);
 
 impl Region for Mapping {
     fn len(&self) -> usize {
@@ -86,20 +89,32 @@ impl Region for Mapping {
     }
 
     fn read(&self, offset: usize, dst: &mut [u8]) {
-        assert!(offset.checked_add(dst.len()).is_some_and(|end| end <= self.len));
+        assert!(offset
+            .checked_add(dst.len())
+            .is_some_and(|end| end <= self.len));
         // SAFETY: the source range is inside the mapping (checked above) and
         // cannot overlap `dst`, which is ordinary memory. Concurrent writes
         // from other processes may tear the copy; callers validate it.
-        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr().add(offset), dst.as_mut_ptr(), dst.len()) }
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                dst.as_mut_ptr(),
+                dst.len(),
+            )
+        }
     }
 
     fn write(&self, offset: usize, src: &[u8]) {
         self.assert_writable();
-        assert!(offset.checked_add(src.len()).is_some_and(|end| end <= self.len));
+        assert!(offset
+            .checked_add(src.len())
+            .is_some_and(|end| end <= self.len));
         // SAFETY: the destination range is inside a writable mapping
         // (checked above); only the writer-lock holder writes frame bytes,
         // and readers never form references to them.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(offset), src.len()) }
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(offset), src.len())
+        }
     }
 
     fn load_u64(&self, offset: usize) -> u64 {

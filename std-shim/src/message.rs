@@ -163,6 +163,9 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["meta"]["tags"][0], "a\"b");
-        assert_eq!(m.receipt_json(), r#"{"seq":42,"time":"2026-02-06T18:58:01.5Z","meta":{"tags":["a\"b","ping"]}}"#);
+        assert_eq!(
+            m.receipt_json(),
+            r#"{"seq":42,"time":"2026-02-06T18:58:01.5Z","meta":{"tags":["a\"b","ping"]}}"#
+        );
     }
 }

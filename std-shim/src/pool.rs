@@ -145,10 +145,20 @@ impl Pool {
         };
         plasmite_core::Geometry::plan(opts.size, &format).map_err(|e| Error::core(e, path))?;
         if !opts.overwrite && path.exists() {
-            return Err(Error::io(io::ErrorKind::AlreadyExists.into(), "create pool", path));
+            return Err(Error::io(
+                io::ErrorKind::AlreadyExists.into(),
+                "create pool",
+                path,
+            ));
         }
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = build(&tmp, opts).and_then(|()| {
             if opts.overwrite {
@@ -170,7 +180,12 @@ impl Pool {
         let path = path.as_ref();
         let (file, writable) = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => (f, true),
-            Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
                 match File::open(path) {
                     Ok(f) => (f, false),
                     Err(_) => return Err(Error::io(e, "open pool", path)),
@@ -178,17 +193,25 @@ impl Pool {
             }
             Err(e) => return Err(Error::io(e, "open pool", path)),
         };
-        let meta = file.metadata().map_err(|e| Error::io(e, "open pool", path))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(e, "open pool", path))?;
         if !meta.is_file() {
-            return Err(Error::new(ErrorKind::Usage, "not a pool file (a directory or device)").with_path(path));
+            return Err(
+                Error::new(ErrorKind::Usage, "not a pool file (a directory or device)")
+                    .with_path(path),
+            );
         }
         let len = meta.len();
         if len < layout::HEADER_SIZE as u64 || len > usize::MAX as u64 {
-            return Err(Error::new(ErrorKind::Corrupt, "file too short to be a pool")
-                .with_path(path)
-                .with_hint("The file was truncated or is not a plasmite pool; recreate it."));
+            return Err(
+                Error::new(ErrorKind::Corrupt, "file too short to be a pool")
+                    .with_path(path)
+                    .with_hint("The file was truncated or is not a plasmite pool; recreate it."),
+            );
         }
-        let map = Mapping::new(&file, len as usize, writable).map_err(|e| Error::io(e, "map pool", path))?;
+        let map = Mapping::new(&file, len as usize, writable)
+            .map_err(|e| Error::io(e, "map pool", path))?;
         let core = CorePool::open(map).map_err(|e| Error::core(e, path))?;
         Ok(Pool {
             inner: Arc::new(Inner {
@@ -211,7 +234,12 @@ impl Pool {
     }
 
     /// Appends one message whose data is a JSON object value.
-    pub fn append(&self, data: &serde_json::Value, tags: &[&str], durability: Durability) -> Result<Receipt> {
+    pub fn append(
+        &self,
+        data: &serde_json::Value,
+        tags: &[&str],
+        durability: Durability,
+    ) -> Result<Receipt> {
         let mut text = Vec::with_capacity(128);
         json::value_object(data, &mut text)?;
         self.append_compact(&text, tags, durability)
@@ -219,13 +247,23 @@ impl Pool {
 
     /// Appends one message whose data is JSON object text (validated, then
     /// stored compact with its key order and number spelling intact).
-    pub fn append_json(&self, data: &[u8], tags: &[&str], durability: Durability) -> Result<Receipt> {
+    pub fn append_json(
+        &self,
+        data: &[u8],
+        tags: &[&str],
+        durability: Durability,
+    ) -> Result<Receipt> {
         let mut text = Vec::with_capacity(data.len());
         json::compact_object(data, &mut text)?;
         self.append_compact(&text, tags, durability)
     }
 
-    fn append_compact(&self, data: &[u8], tags: &[&str], durability: Durability) -> Result<Receipt> {
+    fn append_compact(
+        &self,
+        data: &[u8],
+        tags: &[&str],
+        durability: Durability,
+    ) -> Result<Receipt> {
         let mut batch = self.batch()?;
         let r = batch.append_compact(data, tags)?;
         batch.finish(durability)?;
@@ -237,13 +275,19 @@ impl Pool {
     pub fn batch(&self) -> Result<Batch<'_>> {
         let inner = &*self.inner;
         if !inner.core.region().writable() {
-            return Err(Error::new(ErrorKind::Permission, "pool is read-only for this user")
-                .with_path(&inner.path)
-                .with_hint("Ask for write permission on the pool file."));
+            return Err(
+                Error::new(ErrorKind::Permission, "pool is read-only for this user")
+                    .with_path(&inner.path)
+                    .with_hint("Ask for write permission on the pool file."),
+            );
         }
         let guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
-        let lock = FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
-        let writer = inner.core.writer().map_err(|e| Error::core(e, &inner.path))?;
+        let lock =
+            FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
+        let writer = inner
+            .core
+            .writer()
+            .map_err(|e| Error::core(e, &inner.path))?;
         Ok(Batch {
             pool: self,
             writer,
@@ -306,7 +350,8 @@ impl Pool {
     pub fn validate(&self) -> Result<Validation> {
         let inner = &*self.inner;
         let _guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
-        let _lock = FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
+        let _lock =
+            FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
         let mut issues = Vec::new();
         let report = inner.core.validate(|i| issues.push(i));
         Ok(Validation { report, issues })
@@ -327,7 +372,8 @@ fn build(tmp: &Path, opts: &PoolOptions) -> Result<()> {
         .open(tmp)
         .map_err(|e| Error::io(e, "create pool", tmp))?;
     allocate(&file, opts.size).map_err(|e| Error::io(e, "allocate pool", tmp))?;
-    let map = Mapping::new(&file, opts.size as usize, true).map_err(|e| Error::io(e, "map pool", tmp))?;
+    let map =
+        Mapping::new(&file, opts.size as usize, true).map_err(|e| Error::io(e, "map pool", tmp))?;
     let format = FormatOptions {
         index_capacity: opts.index_capacity,
         created_ns: now_ns(),
@@ -357,12 +403,26 @@ fn allocate(file: &File, size: u64) -> io::Result<()> {
     }
 }
 
+/// Non-blocking attempts before a blocking wait for the writer lock.
+const SPINS: usize = 512;
+
 /// An exclusive `flock` on the pool file, released on drop (or by the
 /// kernel, if the process dies).
 struct FileLock<'f>(&'f File);
 
 impl<'f> FileLock<'f> {
     fn acquire(file: &'f File) -> io::Result<Self> {
+        // Appends hold the lock for about a microsecond, so yielding a few
+        // times beats going to sleep in the kernel and being woken.
+        for _ in 0..SPINS {
+            match flock(file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => return Ok(FileLock(file)),
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => {
+                    std::thread::yield_now()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         loop {
             match flock(file, FlockOperation::LockExclusive) {
                 Ok(()) => return Ok(FileLock(file)),
@@ -399,7 +459,8 @@ impl Batch<'_> {
     pub fn append_json(&mut self, data: &[u8], tags: &[&str]) -> Result<Receipt> {
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
-        let r = json::compact_object(data, &mut text).and_then(|()| self.append_compact(&text, tags));
+        let r =
+            json::compact_object(data, &mut text).and_then(|()| self.append_compact(&text, tags));
         self.scratch = text;
         r
     }
@@ -432,7 +493,8 @@ impl Batch<'_> {
         self.publish();
         if durability == Durability::Flush {
             let inner = &self.pool.inner;
-            rustix::fs::fdatasync(&inner.file).map_err(|e| Error::io(e.into(), "sync pool", &inner.path))?;
+            rustix::fs::fdatasync(&inner.file)
+                .map_err(|e| Error::io(e.into(), "sync pool", &inner.path))?;
         }
         Ok(())
     }

@@ -25,7 +25,13 @@ pub fn write_rfc3339(ns: u64, out: &mut String) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
     if frac != 0 {
         let mut digits = format!("{frac:09}");
         while digits.ends_with('0') {
@@ -61,7 +67,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_770_404_281_000_000_000), "2026-02-06T18:58:01Z");
         assert_eq!(rfc3339(1_770_404_281_500_000_000), "2026-02-06T18:58:01.5Z");
-        assert_eq!(rfc3339(1_770_404_281_123_456_789), "2026-02-06T18:58:01.123456789Z");
+        assert_eq!(
+            rfc3339(1_770_404_281_123_456_789),
+            "2026-02-06T18:58:01.123456789Z"
+        );
         assert_eq!(rfc3339(951_782_400_000_000_000), "2000-02-29T00:00:00Z");
     }
 }
