@@ -60,35 +60,38 @@ impl RawMessage<'_> {
         }
     }
 
-    /// Appends the envelope `{"seq":…,"time":…,"meta":{"tags":[…]},"data":…}`
-    /// as one line of compact JSON (no newline).
+    /// Appends the envelope `{"data":…,"meta":{"tags":[…]},"seq":…,"time":…}`
+    /// as one line of compact JSON (no newline). Envelope keys are in
+    /// alphabetical order, as every plasmite tool has always printed them;
+    /// keys inside `data` keep the order they were written in.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        self.write_head(out);
-        out.extend_from_slice(b",\"data\":");
+        out.extend_from_slice(b"{\"data\":");
         out.extend_from_slice(self.data);
-        out.push(b'}');
+        out.push(b',');
+        self.write_tail(out);
     }
 
     /// Appends the receipt: the envelope without `data`.
     pub fn write_receipt(&self, out: &mut Vec<u8>) {
-        self.write_head(out);
-        out.push(b'}');
+        out.push(b'{');
+        self.write_tail(out);
     }
 
-    fn write_head(&self, out: &mut Vec<u8>) {
-        let mut time = String::with_capacity(32);
-        write_rfc3339(self.time_ns, &mut time);
-        out.extend_from_slice(b"{\"seq\":");
-        out.extend_from_slice(itoa(self.seq, &mut [0u8; 20]));
-        out.extend_from_slice(b",\"time\":\"");
-        out.extend_from_slice(time.as_bytes());
-        out.extend_from_slice(b"\",\"meta\":{\"tags\":");
+    /// `"meta":{"tags":[…]},"seq":…,"time":"…"}`
+    fn write_tail(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"meta\":{\"tags\":");
         if self.tags_json.is_empty() {
             out.extend_from_slice(b"[]");
         } else {
             out.extend_from_slice(self.tags_json);
         }
-        out.push(b'}');
+        out.extend_from_slice(b"},\"seq\":");
+        out.extend_from_slice(itoa(self.seq, &mut [0u8; 20]));
+        out.extend_from_slice(b",\"time\":\"");
+        let mut time = String::with_capacity(32);
+        write_rfc3339(self.time_ns, &mut time);
+        out.extend_from_slice(time.as_bytes());
+        out.extend_from_slice(b"\"}");
     }
 }
 
@@ -159,13 +162,13 @@ mod tests {
         let json = m.to_json();
         assert_eq!(
             json,
-            r#"{"seq":42,"time":"2026-02-06T18:58:01.5Z","meta":{"tags":["a\"b","ping"]},"data":{"z":1,"a":2}}"#
+            r#"{"data":{"z":1,"a":2},"meta":{"tags":["a\"b","ping"]},"seq":42,"time":"2026-02-06T18:58:01.5Z"}"#
         );
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["meta"]["tags"][0], "a\"b");
         assert_eq!(
             m.receipt_json(),
-            r#"{"seq":42,"time":"2026-02-06T18:58:01.5Z","meta":{"tags":["a\"b","ping"]}}"#
+            r#"{"meta":{"tags":["a\"b","ping"]},"seq":42,"time":"2026-02-06T18:58:01.5Z"}"#
         );
     }
 }
