@@ -29,7 +29,7 @@ pub enum Error {
     Corrupt(Corruption),
     /// The requested pool geometry is impossible.
     BadGeometry {
-        /// Why.
+        /// Why, phrased to be followed by `min` bytes.
         what: &'static str,
         /// The smallest acceptable value of the offending quantity, if any.
         min: u64,
@@ -80,7 +80,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::BadGeometry { what, min } => write!(f, "{what} (minimum {min})"),
+            Error::BadGeometry { what, min } => write!(f, "{what} {min} bytes"),
             Error::TooLarge { len, max } => {
                 write!(
                     f,

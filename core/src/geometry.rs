@@ -42,7 +42,7 @@ impl Geometry {
     pub fn plan(file_size: u64, opts: &FormatOptions) -> Result<Self> {
         if file_size < MIN_POOL_SIZE {
             return Err(Error::BadGeometry {
-                what: "pool size too small",
+                what: "pool size too small: the minimum is",
                 min: MIN_POOL_SIZE,
             });
         }
