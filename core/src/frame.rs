@@ -193,7 +193,8 @@ pub(crate) fn resync<R: Region>(
             Ok(Slot::Pad { next }) if next <= limit => {
                 // A pad is only trusted if an intact frame follows it.
                 if let Ok(Slot::Frame(h)) = read_slot(region, geo, next) {
-                    if h.seq.get() >= min_seq && crc_matches(region, geo, next, &h) {
+                    let fits = next + frame_size(u64::from(h.len.get())) <= limit;
+                    if fits && h.seq.get() >= min_seq && crc_matches(region, geo, next, &h) {
                         return Some((next, h));
                     }
                 }

@@ -99,6 +99,9 @@ impl Geometry {
             ring_size: h.ring_size.get(),
             created_ns: h.created_ns.get(),
         };
+        if h.flags.get() != 0 {
+            return bad("header: unknown feature flags (written by a newer plasmite?)");
+        }
         if h.header_size.get() as usize != HEADER_SIZE {
             return bad("header: unexpected header size");
         }

@@ -48,8 +48,10 @@ pub const MIN_POOL_SIZE: u64 = 4096;
 /// of the limit set by the ring's size.
 pub const MAX_PAYLOAD: u64 = 1 << 30;
 
-/// The smallest frame: a header plus `{}`, rounded up to [`FRAME_ALIGN`].
-pub const MIN_FRAME_SIZE: u64 = align_up(FRAME_HEADER_SIZE as u64 + 2, FRAME_ALIGN);
+/// The smallest frame: a header with an empty payload. (The `plasmite`
+/// crate never stores less than `{}`, but the format allows it, and the index
+/// sizing must hold for anything the format allows.)
+pub const MIN_FRAME_SIZE: u64 = FRAME_HEADER_SIZE as u64;
 
 /// Rounds `value` up to a multiple of `align` (a power of two).
 pub const fn align_up(value: u64, align: u64) -> u64 {
@@ -85,7 +87,8 @@ pub struct Header {
     pub readers_offset: U64,
     /// Reserved: slots in the named-reader table.
     pub readers_capacity: U32,
-    /// Reserved flags, 0.
+    /// Feature flags; all must be 0 in version 1 (a reader refuses a pool
+    /// with flags it does not know).
     pub flags: U32,
     /// Reserved, zero.
     pub reserved0: [u8; 36],
@@ -139,7 +142,8 @@ pub mod offsets {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct FrameHeader {
-    /// [`FRAME_COMMITTED`] once the frame is completely written, else 0.
+    /// [`FRAME_COMMITTED`] once the frame is completely written; cleared to 0
+    /// before a frame is written over this position.
     pub commit: U32,
     /// CRC-32 of header bytes 8..32 followed by the payload.
     pub crc: U32,
@@ -205,6 +209,6 @@ mod tests {
         assert_eq!(offset_of!(FrameHeader, tags_len), 28);
         assert_eq!(size_of::<PadMarker>(), 8);
         assert_eq!(size_of::<IndexSlot>(), INDEX_SLOT_SIZE);
-        assert_eq!(MIN_FRAME_SIZE, 40);
+        assert_eq!(MIN_FRAME_SIZE, 32);
     }
 }

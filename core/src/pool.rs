@@ -134,10 +134,10 @@ impl<R: Region> Pool<R> {
         if s.next_seq == 0 {
             return bad("header: next seq is 0");
         }
-        // The tail passes the head only while a writer places a frame that
-        // evicts everything (see spec/format.md, "Wrapping").
-        let span = s.head.max(s.tail) - s.head.min(s.tail);
-        if span > self.geo.ring_size {
+        // The tail passes the head while a writer places a frame (or a batch)
+        // that evicts everything (see spec/format.md, "Wrapping"); readers
+        // then see an empty pool and the next writer repairs a dead one's.
+        if s.tail < s.head && s.head - s.tail > self.geo.ring_size {
             return bad("header: head and tail further apart than the ring");
         }
         Ok(())
@@ -155,6 +155,34 @@ impl<R: Region> Pool<R> {
         }
     }
 
+    /// The newest frame of the published range `[tail, head)`, found from
+    /// `last_pos`: the frame there and any that follow it up to `head` (a
+    /// writer that stored `head` but died before `last_pos` leaves a few).
+    /// With `verify`, every frame's checksum is checked too.
+    pub(crate) fn newest_from(
+        &self,
+        last_pos: u64,
+        tail: u64,
+        head: u64,
+        verify: bool,
+    ) -> Option<(u64, crate::layout::FrameHeader)> {
+        use crate::frame::crc_matches;
+        use crate::writer::end_of;
+        let intact = |p: u64, h: &crate::layout::FrameHeader| {
+            end_of(p, h) <= head && (!verify || crc_matches(&self.region, &self.geo, p, h))
+        };
+        let (mut pos, mut h) = self
+            .frame_at(last_pos)
+            .filter(|(p, h)| *p == last_pos && *p >= tail && intact(*p, h))?;
+        while end_of(pos, &h) < head {
+            let (p, n) = self
+                .frame_at(end_of(pos, &h))
+                .filter(|(p, n)| n.seq.get() == h.seq.get() + 1 && intact(*p, n))?;
+            (pos, h) = (p, n);
+        }
+        Some((pos, h))
+    }
+
     /// What the pool retains right now.
     pub fn bounds(&self) -> Result<Bounds> {
         for _ in 0..RETRIES {
@@ -167,7 +195,7 @@ impl<R: Region> Pool<R> {
                 });
             }
             let oldest = self.frame_at(s.tail);
-            let newest = self.frame_at(s.last_pos);
+            let newest = self.newest_from(s.last_pos, s.tail, s.head, false);
             if self.state() != s {
                 continue;
             }

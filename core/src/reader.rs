@@ -47,8 +47,9 @@ pub enum Read {
     Message(FrameInfo),
     /// Nothing new yet.
     Empty,
-    /// The writer evicted messages this reader had not read yet. The cursor
-    /// now points at the oldest retained message.
+    /// Messages this reader had not read are gone: evicted by the writer
+    /// (the cursor now points at the oldest retained message), or never
+    /// published by a writer that crashed (a gap in seqs).
     Lapped {
         /// How many messages were lost to this reader.
         missed: u64,
@@ -98,51 +99,53 @@ impl<R: Region> Pool<R> {
     }
 
     /// A cursor at the head. The seq expected there comes from a consistent
-    /// snapshot of (head, last_pos, next_seq): the writer stores them in the
-    /// order next_seq, last_pos, head, and all three only grow, so loading
-    /// them nested and seeing each unchanged proves they coexisted.
+    /// snapshot of the published state: every word only grows, so loading
+    /// them all, reading the frames, and loading them again unchanged proves
+    /// the frames belonged to that state.
     fn cursor_newest(&self) -> Result<Cursor> {
-        let r = &self.region;
         for _ in 0..RETRIES {
-            let head = r.load_u64(offsets::HEAD);
-            let last = r.load_u64(offsets::LAST_POS);
-            let next = r.load_u64(offsets::NEXT_SEQ);
-            let tail = r.load_u64(offsets::TAIL);
-            let found = self.frame_at(last);
-            let stable = r.load_u64(offsets::NEXT_SEQ) == next
-                && r.load_u64(offsets::LAST_POS) == last
-                && r.load_u64(offsets::HEAD) == head
-                && r.load_u64(offsets::TAIL) == tail;
-            if !stable {
+            let s = self.state();
+            self.check_state(&s)?;
+            let newest = (s.tail < s.head)
+                .then(|| self.newest_from(s.last_pos, s.tail, s.head, false))
+                .flatten();
+            if self.state() != s {
                 continue;
             }
-            let seq = match found {
-                // The newest published frame ends at the head.
-                Some((pos, h)) if pos == last && end_of(pos, &h) == head => h.seq.get() + 1,
-                // The writer stored last_pos for a frame at the head that it
-                // has not published yet: that frame is the next one.
-                Some((pos, h)) if self.frame_at(head).map(|f| f.0) == Some(pos) => h.seq.get(),
-                _ if tail >= head => next,
-                _ => 0,
+            let seq = match newest {
+                Some((_, h)) => h.seq.get() + 1,
+                // Empty: the next frame gets next_seq (or, if a dead writer
+                // left next_seq ahead, a reader learns the true seq from the
+                // frame; see Read::Lapped).
+                None if s.tail >= s.head => s.next_seq,
+                None => 0,
             };
-            return Ok(Cursor { pos: head, seq });
+            return Ok(Cursor { pos: s.head, seq });
         }
         Err(Error::Contended)
     }
 
+    /// A cursor at `seq`; at the oldest message if it was evicted, or at the
+    /// next new message if it has not been written yet.
     fn cursor_at_seq(&self, seq: u64) -> Result<Cursor> {
-        match self.locate(seq) {
-            Ok(c) => Ok(c),
-            Err(Error::NotFound { .. }) => {
-                let s = self.state();
-                if seq >= s.next_seq {
-                    self.cursor_newest()
-                } else {
-                    self.cursor_oldest()
+        for _ in 0..RETRIES {
+            // Loaded before the lookup: a publish landing during it must not
+            // make a future seq look evicted.
+            let next = self.state().next_seq;
+            match self.locate(seq) {
+                Err(Error::NotFound { .. }) if seq >= next => {
+                    let c = self.cursor_newest()?;
+                    // Published in the meantime: look it up again.
+                    if c.seq != 0 && c.seq > seq {
+                        continue;
+                    }
+                    return Ok(c);
                 }
+                Err(Error::NotFound { .. }) => return self.cursor_oldest(),
+                other => return other,
             }
-            Err(e) => Err(e),
         }
+        Err(Error::Contended)
     }
 
     fn cursor_at_time(&self, t: u64) -> Result<Cursor> {
@@ -209,13 +212,19 @@ impl<R: Region> Pool<R> {
                 }
                 match slot {
                     Ok(Slot::Pad { next }) => c.pos = next,
-                    Ok(Slot::Frame(h)) if h.seq.get() == c.seq => {
-                        if c.seq == seq {
-                            return Ok(c);
+                    // Seqs only grow along the ring; a jump is a gap left by a
+                    // crashed writer.
+                    Ok(Slot::Frame(h)) if h.seq.get() >= c.seq => {
+                        let at = h.seq.get();
+                        if at == seq {
+                            return Ok(Cursor { pos: c.pos, seq });
+                        }
+                        if at > seq {
+                            return Err(Error::NotFound { seq });
                         }
                         c = Cursor {
                             pos: end_of(c.pos, &h),
-                            seq: c.seq + 1,
+                            seq: at + 1,
                         };
                     }
                     Ok(Slot::Frame(_)) => {
@@ -245,8 +254,12 @@ impl<R: Region> Pool<R> {
         self.region.read(off, &mut raw);
         let slot = IndexSlot::read_from_bytes(&raw).ok()?;
         let pos = slot.pos.get();
-        (a != 0 && slot.seq.get() == a && pos >= s.tail && pos < s.head)
-            .then_some(Cursor { pos, seq: a })
+        if a == 0 || slot.seq.get() != a || pos < s.tail || pos >= s.head {
+            return None;
+        }
+        // A slot damaged on disk must cost a walk, not an error.
+        let (at, h) = self.frame_at(pos)?;
+        (at == pos && h.seq.get() == a).then_some(Cursor { pos, seq: a })
     }
 
     /// Whether the writer has evicted ring position `pos`. The fence orders
@@ -288,12 +301,23 @@ impl<R: Region> Pool<R> {
                     // Lapped, but the frame that lapped us is not published.
                     return Ok(Read::Empty);
                 }
-                let Some((pos, h)) = self.frame_at(s.tail) else {
-                    continue;
-                };
+                let found = self.frame_at(s.tail);
                 if self.lapped(s.tail) {
                     continue;
                 }
+                let Some((pos, h)) = found else {
+                    // Damage at the tail: report it there, so skip_damaged
+                    // can step over it.
+                    *cursor = Cursor {
+                        pos: s.tail,
+                        seq: 0,
+                    };
+                    return Err(Error::corrupt(
+                        "unreadable frame at the tail",
+                        Some(s.tail),
+                        None,
+                    ));
+                };
                 let seq = h.seq.get();
                 let missed = if cursor.seq == 0 {
                     0
@@ -301,6 +325,10 @@ impl<R: Region> Pool<R> {
                     seq.saturating_sub(cursor.seq)
                 };
                 *cursor = Cursor { pos, seq };
+                if missed == 0 {
+                    // Only a pad or the writer's wrap was skipped; nothing lost.
+                    continue;
+                }
                 return Ok(Read::Lapped { missed });
             }
             if cursor.pos >= s.head {
@@ -320,6 +348,19 @@ impl<R: Region> Pool<R> {
                     Some(cursor.pos),
                     Some(cursor.seq),
                 )),
+                Ok(Slot::Frame(h)) if cursor.seq != 0 && h.seq.get() > cursor.seq => {
+                    // A gap: seqs a crashed writer counted but never published.
+                    // Told like an eviction, once the frame proves intact.
+                    match read_payload(&self.region, &self.geo, cursor.pos, &h, buf) {
+                        Ok(f) if !self.lapped(cursor.pos) => {
+                            let missed = f.seq - cursor.seq;
+                            cursor.seq = f.seq;
+                            return Ok(Read::Lapped { missed });
+                        }
+                        Ok(_) => continue,
+                        Err(e) => Err(e),
+                    }
+                }
                 Ok(Slot::Frame(h)) if cursor.seq != 0 && h.seq.get() != cursor.seq => Err(
                     Error::corrupt("frame out of sequence", Some(cursor.pos), Some(cursor.seq)),
                 ),

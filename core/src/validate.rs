@@ -47,6 +47,9 @@ pub struct Report {
     pub newest_seq: Option<u64>,
     /// Ring bytes between tail and head.
     pub used_bytes: u64,
+    /// Seqs missing between retained messages: counted by a writer that
+    /// crashed before publishing them, or cut off by damage it repaired.
+    pub gaps: u64,
     /// Problems found (each also passed to the callback).
     pub issues: u64,
     /// Problems that lose or hide messages (frame and sequence issues).
@@ -140,15 +143,19 @@ impl<R: Region> Pool<R> {
                 },
             };
             let seq = h.seq.get();
-            if let Some(e) = expect {
-                if seq != e {
+            // Seqs must grow; a jump is a gap a crashed writer left (counted,
+            // not an issue: nothing readable is wrong).
+            match expect {
+                Some(e) if seq < e => {
                     issue(
                         IssueKind::Sequence,
-                        "seq does not follow the previous frame",
+                        "seq does not grow along the ring",
                         Some(at),
                         Some(e),
                     );
                 }
+                Some(e) if seq > e => report.gaps += seq - e,
+                _ => {}
             }
             first.get_or_insert(seq);
             count += 1;

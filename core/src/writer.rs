@@ -29,9 +29,11 @@ pub struct Appended {
 /// What the writer found and mended when it took over the pool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
-    /// A complete frame a dead writer had not published was published.
+    /// Complete frames a dead writer had counted but not published were
+    /// published.
     pub adopted: bool,
-    /// The published state had to be rebuilt (a writer died mid-publish).
+    /// The published state had to be rebuilt (a writer died mid-publish, or
+    /// damage cut the newest frames off).
     pub repaired: bool,
 }
 
@@ -48,6 +50,8 @@ pub struct Writer<'p, R: Region> {
     last_pos: u64,
     last_time: u64,
     dirty: bool,
+    // Recovery published on take-over; its wake-up rides on the next publish.
+    pending_wake: bool,
     recovery: Recovery,
 }
 
@@ -67,6 +71,7 @@ impl<R: Region> Pool<R> {
             last_pos: s.last_pos,
             last_time: 0,
             dirty: false,
+            pending_wake: false,
             recovery: Recovery::default(),
         };
         w.recover()?;
@@ -87,94 +92,84 @@ impl<'p, R: Region> Writer<'p, R> {
 
     fn recover(&mut self) -> Result<()> {
         let (pool, geo) = (self.pool, &self.pool.geo);
-        // The newest published frame, which must end exactly at the head.
-        let mut newest: Option<FrameHeader> = None;
-        if self.tail < self.head {
-            newest = pool
-                .frame_at(self.last_pos)
-                .filter(|(pos, h)| {
-                    *pos == self.last_pos && *pos >= self.tail && end_of(*pos, h) == self.head
-                })
-                .map(|(_, h)| h);
-        } else if self.tail > self.head {
-            // Died while placing a frame that evicted everything.
+        let published = (self.head, self.tail, self.next_seq, self.last_pos);
+        let mut newest = None;
+        if self.tail > self.head {
+            // Died placing a frame that evicted everything: nothing published
+            // is left, and what it was writing is not trusted (see below).
             self.head = self.tail;
-            self.recovery.repaired = true;
-        }
-        // A complete frame right at the head that was never published: the
-        // writer died after finishing it, before storing the head. Adopt it.
-        // Its seq follows the newest frame or, if the dead writer got as far
-        // as storing `last_pos`, is one below `next_seq`.
-        let follows = newest.map(|h| h.seq.get() + 1);
-        let lp = self.last_pos;
-        let candidate = pool.frame_at(self.head).filter(|(pos, h)| {
-            let seq = h.seq.get();
-            let seq_ok = match follows {
-                Some(f) => seq == f,
-                None => seq + 1 == self.next_seq && (*pos == lp || self.tail == self.head),
+        } else if self.tail < self.head {
+            newest = match pool.newest_from(self.last_pos, self.tail, self.head, true) {
+                Some(found) if found.1.seq.get() < self.next_seq => Some(found),
+                _ => self.rebuild(),
             };
-            seq_ok && *pos - self.head < geo.ring_size && crc_matches(&pool.region, geo, *pos, h)
-        });
-        if let Some((pos, h)) = candidate {
+        }
+        if let Some((mut pos, mut h)) = newest {
+            // Adopt complete frames a dead writer finished and counted in
+            // `next_seq` (stored only once a batch is fully written) but never
+            // published. Their seqs must continue the newest published one,
+            // which no stale frame from an earlier lap can do.
+            loop {
+                let next = pool.frame_at(end_of(pos, &h)).filter(|(p, n)| {
+                    let seq = n.seq.get();
+                    seq == h.seq.get() + 1
+                        && seq < self.next_seq
+                        && end_of(*p, n) - self.tail <= geo.ring_size
+                        && crc_matches(&pool.region, geo, *p, n)
+                });
+                let Some((p, n)) = next else { break };
+                (pos, h) = (p, n);
+                self.recovery.adopted = true;
+            }
             self.head = end_of(pos, &h);
             self.last_pos = pos;
-            newest = Some(h);
-            self.recovery.adopted = true;
-        } else if newest.is_none() && self.tail < self.head {
-            newest = Some(self.rebuild()?);
-        }
-        if let Some(h) = newest {
             self.last_time = h.time_ns.get();
-            if self.next_seq != h.seq.get() + 1 {
-                self.recovery.repaired = true;
-            }
-            self.next_seq = h.seq.get() + 1;
+            // Never hand out a seq twice. A seq counted by a dead writer but
+            // not adopted stays a gap; readers report gaps like evictions.
+            self.next_seq = self.next_seq.max(h.seq.get() + 1);
         }
-        if self.recovery != Recovery::default() {
-            if self.tail > self.head || self.head - self.tail > geo.ring_size {
-                self.tail = self.head;
-            }
+        if (self.head, self.tail, self.next_seq, self.last_pos) != published {
+            self.recovery.repaired |= !self.recovery.adopted;
             self.pool.region.store_u64(offsets::TAIL, self.tail);
             self.dirty = true;
-            self.publish();
+            self.pending_wake = self.publish();
         }
         Ok(())
     }
 
-    /// Walks from the tail to find the newest frame ending at the head,
-    /// stepping over damaged frames.
-    fn rebuild(&mut self) -> Result<FrameHeader> {
+    /// Walks every frame from the tail, verifying checksums and seq order,
+    /// to find the newest intact frame. If damage (say, pages lost in a power
+    /// cut) leaves no intact frame ending at the head, the head is cut back
+    /// to the end of the last intact one.
+    fn rebuild(&mut self) -> Option<(u64, FrameHeader)> {
         let (region, geo) = (&self.pool.region, &self.pool.geo);
         self.recovery.repaired = true;
         let mut pos = self.tail;
-        let mut last = None;
+        let mut last: Option<(u64, FrameHeader)> = None;
         while pos < self.head {
-            match read_slot(region, geo, pos) {
-                Ok(Slot::Pad { next }) => pos = next,
-                Ok(Slot::Frame(h)) if end_of(pos, &h) <= self.head => {
-                    last = Some((pos, h));
-                    pos = end_of(pos, &h);
+            let want = last.map_or(0, |(_, h)| h.seq.get() + 1);
+            let found = match read_slot(region, geo, pos) {
+                Ok(Slot::Pad { next }) => {
+                    pos = next;
+                    continue;
                 }
-                _ => match resync(region, geo, pos, self.head, 0) {
-                    Some((p, h)) => {
-                        last = Some((p, h));
-                        pos = end_of(p, &h);
-                    }
-                    None => break,
-                },
-            }
+                Ok(Slot::Frame(h))
+                    if end_of(pos, &h) <= self.head
+                        && (want == 0 || h.seq.get() == want)
+                        && crc_matches(region, geo, pos, &h) =>
+                {
+                    Some((pos, h))
+                }
+                _ => resync(region, geo, pos, self.head, want),
+            };
+            let Some((p, h)) = found else { break };
+            last = Some((p, h));
+            pos = end_of(p, &h);
         }
-        match last {
-            Some((p, h)) if pos == self.head => {
-                self.last_pos = p;
-                Ok(h)
-            }
-            _ => Err(Error::corrupt(
-                "no intact frame ends at the pool's head",
-                Some(self.head),
-                None,
-            )),
+        if pos != self.head {
+            self.head = last.map_or(self.tail, |(p, h)| end_of(p, &h));
         }
+        last
     }
 
     /// Appends one message. `tags` is an encoded tag block
@@ -212,7 +207,11 @@ impl<'p, R: Region> Writer<'p, R> {
         let seq = self.next_seq;
         let header = header_for(seq, time_ns, tags, data);
         let off = geo.offset(start);
-        // Commit word last: a frame is never seen committed but incomplete.
+        // The commit word is cleared first and set last, so a frame whose
+        // writer died midway never carries a commit word (a stale one from
+        // the previous lap included); the checksum backs this up.
+        region.write(off, &[0; 4]);
+        fence(Ordering::Release);
         region.write(off + 4, &header.as_bytes()[4..]);
         region.write(off + 32, tags);
         region.write(off + 32 + tags.len(), data);
@@ -272,20 +271,23 @@ impl<'p, R: Region> Writer<'p, R> {
     /// Returns whether readers are waiting, in which case the caller should
     /// wake them (a futex wake on the notify word, for example).
     pub fn publish(&mut self) -> bool {
+        let pending = core::mem::take(&mut self.pending_wake);
         if !self.dirty {
-            return false;
+            return pending;
         }
         self.dirty = false;
         let region = &self.pool.region;
+        // next_seq first: it counts a batch only once all of it is written,
+        // which is what recovery relies on to adopt it.
         region.store_u64(offsets::NEXT_SEQ, self.next_seq);
-        region.store_u64(offsets::LAST_POS, self.last_pos);
         region.store_u64(offsets::HEAD, self.head);
+        region.store_u64(offsets::LAST_POS, self.last_pos);
         region.fetch_add_u32(offsets::NOTIFY, 1);
         // Pairs with the fence a reader issues between registering as a
         // waiter and re-checking the notify word: one of the two always sees
         // the other, so no wake-up is lost.
         fence(Ordering::SeqCst);
-        region.load_u32(offsets::WAITERS) != 0
+        region.load_u32(offsets::WAITERS) != 0 || pending
     }
 }
 

@@ -169,6 +169,10 @@ impl Pool {
         });
         let _ = std::fs::remove_file(&tmp);
         result?;
+        // Make the new name itself durable, not just the file's contents.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
         Pool::open(path)
     }
 
@@ -345,8 +349,8 @@ impl Pool {
 
     /// Checks every retained frame, the published state and the index.
     ///
-    /// Holds the writer lock while it runs (when the pool is writable), so
-    /// the picture is stable; readers are not disturbed.
+    /// Holds the writer lock while it runs, so the picture is stable;
+    /// readers are not disturbed.
     pub fn validate(&self) -> Result<Validation> {
         let inner = &*self.inner;
         let _guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,303 @@
+//! Regression tests for crash recovery and damaged rings: each case is a
+//! state a dead writer, a power cut, or a flipped bit can leave behind.
+
+use std::cell::Cell;
+
+use plasmite_core::layout::{offsets, HEADER_SIZE, INDEX_SLOT_SIZE};
+use plasmite_core::*;
+
+fn data(i: u64, len: usize) -> Vec<u8> {
+    let mut v = format!("{{\"i\":{i},\"p\":\"").into_bytes();
+    while v.len() + 2 < len {
+        v.push(b'x');
+    }
+    v.extend_from_slice(b"\"}");
+    v
+}
+
+fn append_all<R: Region>(pool: &Pool<R>, range: std::ops::Range<u64>, len: usize) {
+    let mut w = pool.writer().unwrap();
+    for i in range {
+        w.append(i, b"", &data(i, len)).unwrap();
+    }
+    w.publish();
+}
+
+fn read_all<R: Region>(pool: &Pool<R>) -> Vec<u64> {
+    let mut c = pool.cursor(Start::Oldest).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut seqs = Vec::new();
+    loop {
+        match pool.read(&mut c, &mut buf).unwrap() {
+            Read::Message(f) => seqs.push(f.seq),
+            Read::Empty => return seqs,
+            Read::Lapped { .. } => {}
+        }
+    }
+}
+
+fn assert_clean<R: Region>(pool: &Pool<R>) {
+    let r = pool.validate(|i| panic!("issue after recovery: {i:?}"));
+    assert!(r.is_clean());
+}
+
+#[test]
+fn abandoned_batch_larger_than_the_ring_is_recovered() {
+    let mut ram = vec![0u8; 8192];
+    let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+    append_all(&pool, 1..10, 100);
+    {
+        let mut w = pool.writer().unwrap();
+        for i in 0..300 {
+            w.append(i, b"", &data(i, 100)).unwrap();
+        }
+        // Dropped unpublished, like a writer killed mid-batch.
+    }
+    assert_eq!(
+        pool.bounds().unwrap().count(),
+        0,
+        "readers see an empty pool, not corruption"
+    );
+    let next = {
+        let w = pool.writer().unwrap();
+        assert!(w.recovery().repaired);
+        w.next_seq()
+    };
+    assert!(next >= 10);
+    append_all(&pool, 0..3, 100);
+    assert_eq!(read_all(&pool).len(), 3);
+    assert_clean(&pool);
+}
+
+#[test]
+fn newest_frame_lost_in_a_power_cut_is_cut_back_without_reusing_seqs() {
+    let mut ram = vec![0u8; 8192];
+    let last_pos;
+    {
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        append_all(&pool, 1..6, 200);
+        last_pos = pool.state().last_pos;
+    }
+    let ring_offset = {
+        let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+        pool.geometry().ring_offset as usize
+    };
+    // The page holding the newest frame never reached the disk.
+    let at = ring_offset + last_pos as usize;
+    ram[at..at + 200].fill(0);
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let w = pool.writer().unwrap();
+    assert!(w.recovery().repaired);
+    assert_eq!(
+        w.next_seq(),
+        6,
+        "seq 5 was published once; it is never handed out again"
+    );
+    append_all(&pool, 0..1, 50);
+    assert_eq!(read_all(&pool), vec![1, 2, 3, 4, 6]);
+    assert_clean(&pool);
+}
+
+#[test]
+fn a_flipped_bit_in_the_newest_frame_does_not_poison_later_times() {
+    let mut ram = vec![0u8; 8192];
+    {
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        append_all(&pool, 1..4, 60);
+    }
+    let (ring_offset, last_pos) = {
+        let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+        (
+            pool.geometry().ring_offset as usize,
+            pool.state().last_pos as usize,
+        )
+    };
+    ram[ring_offset + last_pos + 16 + 7] ^= 0x40; // top byte of time_ns
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let mut w = pool.writer().unwrap();
+    let r = w.append(1000, b"", b"{}").unwrap();
+    w.publish();
+    assert!(
+        r.time_ns < 1 << 40,
+        "time {} came from the damaged frame",
+        r.time_ns
+    );
+    assert_clean(&pool);
+}
+
+/// A region whose writes stop after a budget of bytes.
+struct CutRegion<'a> {
+    inner: MemRegion<'a>,
+    budget: Cell<usize>,
+}
+
+impl Region for CutRegion<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        self.inner.read(offset, dst)
+    }
+    fn write(&self, offset: usize, src: &[u8]) {
+        let n = self.budget.get().min(src.len());
+        self.budget.set(self.budget.get() - n);
+        self.inner.write(offset, &src[..n])
+    }
+    fn load_u64(&self, offset: usize) -> u64 {
+        self.inner.load_u64(offset)
+    }
+    fn store_u64(&self, offset: usize, value: u64) {
+        if self.budget.get() >= 8 {
+            self.budget.set(self.budget.get() - 8);
+            self.inner.store_u64(offset, value)
+        } else {
+            self.budget.set(0);
+        }
+    }
+    fn load_u32(&self, offset: usize) -> u32 {
+        self.inner.load_u32(offset)
+    }
+    fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
+        self.inner.fetch_add_u32(offset, delta)
+    }
+    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32 {
+        self.inner.fetch_sub_u32(offset, delta)
+    }
+}
+
+/// A batch whose writer dies at every possible byte: readers then see all of
+/// the batch or none of it, seqs are never reused, and a reader that was
+/// waiting at the newest message carries on without a false error.
+#[test]
+fn batches_cut_at_every_byte_are_all_or_nothing() {
+    for prior in [0u64, 4] {
+        for cut in (0..1400).step_by(7) {
+            let mut ram = vec![0u8; 8192];
+            let waiting;
+            {
+                let region = CutRegion {
+                    inner: MemRegion::new(&mut ram),
+                    budget: Cell::new(usize::MAX),
+                };
+                let pool = Pool::format(region, &FormatOptions::default()).unwrap();
+                append_all(&pool, 1..prior + 1, 90);
+                waiting = pool.cursor(Start::Newest).unwrap();
+                pool.region().budget.set(cut);
+                append_all(&pool, 0..5, 200);
+            }
+            let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+            let next = pool.writer().unwrap().next_seq();
+            let seen = read_all(&pool);
+            let batch: Vec<u64> = (prior + 1..prior + 6).collect();
+            let before: Vec<u64> = (1..prior + 1).collect();
+            let all: Vec<u64> = before.iter().chain(&batch).copied().collect();
+            assert!(seen == before || seen == all, "cut {cut}: saw {seen:?}");
+            assert!(
+                next > *seen.last().unwrap_or(&0),
+                "cut {cut}: next seq {next} reuses one"
+            );
+            assert_clean(&pool);
+
+            append_all(&pool, 0..1, 40);
+            let mut c = waiting;
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            loop {
+                match pool.read(&mut c, &mut buf) {
+                    Ok(Read::Message(f)) => got.push(f.seq),
+                    Ok(Read::Lapped { .. }) => {}
+                    Ok(Read::Empty) => break,
+                    Err(e) => panic!("cut {cut}: waiting reader got {e:?}"),
+                }
+            }
+            assert_eq!(got.last(), Some(&next), "cut {cut}");
+        }
+    }
+}
+
+#[test]
+fn lapped_reader_meeting_damage_at_the_tail_gets_corrupt_and_can_skip() {
+    let mut ram = vec![0u8; 8192];
+    let (ring_offset, tail, mut c);
+    {
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        c = pool.cursor(Start::Oldest).unwrap();
+        append_all(&pool, 0..200, 100);
+        ring_offset = pool.geometry().ring_offset as usize;
+        tail = pool.state().tail as usize % pool.geometry().ring_size as usize;
+    }
+    ram[ring_offset + tail + 1] ^= 1; // the commit word
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let r = pool.read(&mut c, &mut buf);
+    assert!(matches!(r, Err(Error::Corrupt(_))), "{r:?}");
+    pool.skip_damaged(&mut c);
+    assert!(matches!(pool.read(&mut c, &mut buf), Ok(Read::Message(_))));
+}
+
+#[test]
+fn caught_up_reader_is_not_told_of_drops_when_a_frame_fills_the_ring() {
+    let mut ram = vec![0u8; 8192];
+    let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+    append_all(&pool, 0..3, 1000);
+    let mut c = pool.cursor(Start::Newest).unwrap();
+    let max = pool.geometry().max_payload() as usize;
+    append_all(&pool, 0..1, max - 8);
+    let mut buf = vec![0u8; 8192];
+    match pool.read(&mut c, &mut buf).unwrap() {
+        Read::Message(f) => assert_eq!(f.seq, 4),
+        other => panic!("expected the message, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_damaged_index_slot_costs_a_walk_not_an_error() {
+    let mut ram = vec![0u8; 1 << 16];
+    let stride;
+    {
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        append_all(&pool, 0..300, 60);
+        stride = pool.geometry().index_stride;
+    }
+    // Point the slot of seq `stride` one frame too far.
+    let slot = HEADER_SIZE + ((1 % 128) as usize) * INDEX_SLOT_SIZE;
+    let pos = u64::from_le_bytes(ram[slot + 8..slot + 16].try_into().unwrap());
+    assert_eq!(
+        u64::from_le_bytes(ram[slot..slot + 8].try_into().unwrap()),
+        stride
+    );
+    ram[slot + 8..slot + 16].copy_from_slice(&(pos + 72).to_le_bytes());
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let mut buf = vec![0u8; 1024];
+    for seq in 1..=300 {
+        assert_eq!(pool.get(seq, &mut buf).unwrap().seq, seq);
+    }
+    let mut issues = 0;
+    pool.validate(|i| {
+        assert_eq!(i.kind, IssueKind::Index);
+        issues += 1;
+    });
+    assert_eq!(issues, 1);
+}
+
+#[test]
+fn empty_payloads_keep_the_index_guarantee() {
+    let mut ram = vec![0u8; 4096];
+    let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+    append_all_raw(&pool, 500);
+    let b = pool.bounds().unwrap();
+    let mut buf = [0u8; 8];
+    for seq in b.oldest.unwrap().0..=b.newest.unwrap().0 {
+        assert_eq!(pool.get(seq, &mut buf).unwrap().len, 0);
+    }
+    assert_eq!(pool.state().next_seq, 501);
+    assert!(offsets::HEAD > 0);
+}
+
+fn append_all_raw<R: Region>(pool: &Pool<R>, n: u64) {
+    let mut w = pool.writer().unwrap();
+    for i in 0..n {
+        w.append(i, b"", b"").unwrap();
+    }
+    w.publish();
+}
