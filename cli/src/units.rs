@@ -6,7 +6,7 @@
 //! accepted forms; the caller turns it into a usage error (exit 2).
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 const SECS_PER_DAY: i64 = 86_400;
@@ -65,7 +65,8 @@ const SIZE_HINT: &str =
 const DURATION_HINT: &str = "Use a whole number plus ms, s, m, h or d (e.g. 500ms, 10s, 5m).";
 const SINCE_HINT: &str =
     "Use an RFC 3339 timestamp (e.g. 2026-02-06T18:58:01Z) or a relative age such as 30s, 5m, 2h or 1d.";
-const REPLAY_HINT: &str = "Use a speed factor: 1 = realtime, 2 = 2x faster, 0.5 = half speed, 0 = no delay.";
+const REPLAY_HINT: &str =
+    "Use a speed factor: 1 = realtime, 2 = 2x faster, 0.5 = half speed, 0 = no delay.";
 
 /// Splits `s` into its leading ASCII digits and the rest.
 fn split_digits(s: &str) -> (&str, &str) {
@@ -180,14 +181,6 @@ pub fn parse_replay_speed(input: &str) -> Result<f64, ValueError> {
     Ok(speed.abs())
 }
 
-/// Current wall-clock time in nanoseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -197,20 +190,6 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(day) - 1; // [0, 365]
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
     era * 146_097 + doe - 719_468
-}
-
-/// Inverse of [`days_from_civil`]: (year, month, day) for a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn is_leap(year: i64) -> bool {
@@ -333,33 +312,10 @@ pub fn parse_rfc3339(input: &str) -> Option<i128> {
     Some(i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(nanos))
 }
 
-/// Formats nanoseconds since the Unix epoch as RFC 3339 in UTC with a `Z` suffix.
-///
-/// The fraction has trailing zeros trimmed and is omitted when zero:
-/// `2026-02-06T18:58:01Z`, `2026-02-06T18:58:01.5Z`, `2026-02-06T18:58:01.123456789Z`.
-pub fn format_rfc3339(ns: u64) -> String {
-    let secs = (ns / NANOS_PER_SEC) as i64; // u64::MAX / 1e9 fits easily
-    let frac = ns % NANOS_PER_SEC;
-    let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
-    let sod = secs.rem_euclid(SECS_PER_DAY);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
-    if frac != 0 {
-        let digits = format!("{frac:09}");
-        out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plasmite::time::{civil_from_days, now_ns, rfc3339};
 
     #[test]
     fn sizes() {
@@ -418,8 +374,19 @@ mod tests {
     #[test]
     fn duration_errors() {
         for bad in [
-            "", "10", "1.5s", "5 s", "5S", "5M", "10us", "s", "-5s", "5sec", "ms5",
-            "99999999999999999999s", "18446744073709551615d",
+            "",
+            "10",
+            "1.5s",
+            "5 s",
+            "5S",
+            "5M",
+            "10us",
+            "s",
+            "-5s",
+            "5sec",
+            "ms5",
+            "99999999999999999999s",
+            "18446744073709551615d",
         ] {
             let err = parse_duration(bad).expect_err(bad);
             assert_eq!(err.problem(), "invalid duration", "{bad}");
@@ -449,7 +416,10 @@ mod tests {
         assert_eq!(parse_since("2026-02-06T18:58:01Z", 0), Ok(NOW));
         assert_eq!(parse_since("2026-02-06T20:58:01+02:00", 0), Ok(NOW));
         assert_eq!(parse_since("2026-02-06T13:28:01-05:30", 0), Ok(NOW));
-        assert_eq!(parse_since("2026-02-06t18:58:01.5z", 0), Ok(NOW + 500_000_000));
+        assert_eq!(
+            parse_since("2026-02-06t18:58:01.5z", 0),
+            Ok(NOW + 500_000_000)
+        );
         assert_eq!(parse_since("1969-12-31T00:00:00Z", NOW), Ok(0));
     }
 
@@ -480,15 +450,27 @@ mod tests {
     #[test]
     fn rfc3339_parse_details() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(-(NANOS_PER_SEC as i128)));
-        assert_eq!(parse_rfc3339("1970-01-01 00:00:01Z"), Some(NANOS_PER_SEC as i128));
+        assert_eq!(
+            parse_rfc3339("1969-12-31T23:59:59Z"),
+            Some(-(NANOS_PER_SEC as i128))
+        );
+        assert_eq!(
+            parse_rfc3339("1970-01-01 00:00:01Z"),
+            Some(NANOS_PER_SEC as i128)
+        );
         assert_eq!(
             parse_rfc3339("1970-01-01T00:00:00.1234567899Z"),
             Some(123_456_789)
         );
-        assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z"), Some(1_709_164_800_000_000_000));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000_000_000)
+        );
         assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400_000_000_000));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00Z"),
+            Some(951_782_400_000_000_000)
+        );
         assert_eq!(parse_rfc3339("1900-02-29T00:00:00Z"), None);
         assert_eq!(
             parse_rfc3339("2016-12-31T23:59:60Z"),
@@ -498,19 +480,19 @@ mod tests {
 
     #[test]
     fn rfc3339_format() {
-        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(NOW), "2026-02-06T18:58:01Z");
-        assert_eq!(format_rfc3339(NOW + 500_000_000), "2026-02-06T18:58:01.5Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(NOW), "2026-02-06T18:58:01Z");
+        assert_eq!(rfc3339(NOW + 500_000_000), "2026-02-06T18:58:01.5Z");
         assert_eq!(
-            format_rfc3339(NOW + 123_456_789),
+            rfc3339(NOW + 123_456_789),
             "2026-02-06T18:58:01.123456789Z"
         );
-        assert_eq!(format_rfc3339(NOW + 1_000), "2026-02-06T18:58:01.000001Z");
-        assert_eq!(format_rfc3339(951_782_400_000_000_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(NOW + 1_000), "2026-02-06T18:58:01.000001Z");
         assert_eq!(
-            format_rfc3339(u64::MAX),
-            "2554-07-21T23:34:33.709551615Z"
+            rfc3339(951_782_400_000_000_000),
+            "2000-02-29T00:00:00Z"
         );
+        assert_eq!(rfc3339(u64::MAX), "2554-07-21T23:34:33.709551615Z");
     }
 
     #[test]
@@ -527,7 +509,7 @@ mod tests {
     fn format_parse_round_trip() {
         let mut ns = 1u64;
         while ns < u64::MAX / 3 {
-            let text = format_rfc3339(ns);
+            let text = rfc3339(ns);
             assert_eq!(parse_rfc3339(&text), Some(i128::from(ns)), "{text}");
             ns = ns * 3 + 7;
         }
