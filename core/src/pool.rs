@@ -3,10 +3,12 @@
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::{Error, Result};
-use crate::frame::{read_slot, Slot};
+use crate::frame::{crc_matches, read_slot, resync, Slot};
 use crate::geometry::{FormatOptions, Geometry};
+use crate::layout::FrameHeader;
 use crate::layout::{offsets, Header, HEADER_SIZE};
 use crate::region::Region;
+use crate::writer::end_of;
 
 /// A pool: a validated geometry over a region.
 ///
@@ -46,7 +48,8 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    /// Number of retained messages.
+    /// Number of retained messages: the seq span from oldest to newest
+    /// (which also counts seqs in any gap a crashed writer left).
     pub fn count(&self) -> u64 {
         match (self.oldest, self.newest) {
             (Some((o, _)), Some((n, _))) if n >= o => n - o + 1,
@@ -145,7 +148,7 @@ impl<R: Region> Pool<R> {
 
     /// The seq and time of the structurally valid frame at `pos`, skipping
     /// a pad marker; `None` if there is none or it is not committed.
-    pub(crate) fn frame_at(&self, pos: u64) -> Option<(u64, crate::layout::FrameHeader)> {
+    pub(crate) fn frame_at(&self, pos: u64) -> Option<(u64, FrameHeader)> {
         match read_slot(&self.region, &self.geo, pos).ok()? {
             Slot::Frame(h) => Some((pos, h)),
             Slot::Pad { next } => match read_slot(&self.region, &self.geo, next).ok()? {
@@ -155,30 +158,47 @@ impl<R: Region> Pool<R> {
         }
     }
 
-    /// The newest frame of the published range `[tail, head)`, found from
-    /// `last_pos`: the frame there and any that follow it up to `head` (a
-    /// writer that stored `head` but died before `last_pos` leaves a few).
-    /// With `verify`, every frame's checksum is checked too.
+    /// The intact frame (structure and checksum) at `pos`, skipping a pad
+    /// marker, that ends by `head`.
+    pub(crate) fn intact_at(&self, pos: u64, head: u64) -> Option<(u64, FrameHeader)> {
+        self.frame_at(pos)
+            .filter(|(p, h)| end_of(*p, h) <= head && crc_matches(&self.region, &self.geo, *p, h))
+    }
+
+    /// The first intact frame at or after `pos` and before `head`, stepping
+    /// over damaged bytes.
+    pub(crate) fn first_intact(&self, pos: u64, head: u64) -> Option<(u64, FrameHeader)> {
+        self.intact_at(pos, head)
+            .or_else(|| resync(&self.region, &self.geo, pos, head, 0))
+    }
+
+    /// The newest frame of the published range `[tail, head)`. It is found
+    /// from `last_pos` and the frames that follow it up to `head` (a writer
+    /// stores `last_pos` last, so it may lag); if the frame at `last_pos` was
+    /// evicted or is damaged, from the oldest intact frame instead. With
+    /// `verify`, every frame walked over must pass its checksum.
     pub(crate) fn newest_from(
         &self,
         last_pos: u64,
         tail: u64,
         head: u64,
         verify: bool,
-    ) -> Option<(u64, crate::layout::FrameHeader)> {
-        use crate::frame::crc_matches;
-        use crate::writer::end_of;
-        let intact = |p: u64, h: &crate::layout::FrameHeader| {
+    ) -> Option<(u64, FrameHeader)> {
+        let ok = |p: u64, h: &FrameHeader| {
             end_of(p, h) <= head && (!verify || crc_matches(&self.region, &self.geo, p, h))
         };
-        let (mut pos, mut h) = self
+        let start = self
             .frame_at(last_pos)
-            .filter(|(p, h)| *p == last_pos && *p >= tail && intact(*p, h))?;
+            .filter(|(p, h)| *p == last_pos && *p >= tail && ok(*p, h))
+            .or_else(|| self.first_intact(tail, head))?;
+        let (mut pos, mut h) = start;
         while end_of(pos, &h) < head {
-            let (p, n) = self
-                .frame_at(end_of(pos, &h))
-                .filter(|(p, n)| n.seq.get() == h.seq.get() + 1 && intact(*p, n))?;
-            (pos, h) = (p, n);
+            let after = end_of(pos, &h);
+            let next = self
+                .frame_at(after)
+                .filter(|(p, n)| n.seq.get() > h.seq.get() && ok(*p, n))
+                .or_else(|| resync(&self.region, &self.geo, after, head, h.seq.get() + 1))?;
+            (pos, h) = next;
         }
         Some((pos, h))
     }
@@ -194,7 +214,7 @@ impl<R: Region> Pool<R> {
                     ..Bounds::default()
                 });
             }
-            let oldest = self.frame_at(s.tail);
+            let oldest = self.first_intact(s.tail, s.head);
             let newest = self.newest_from(s.last_pos, s.tail, s.head, false);
             if self.state() != s {
                 continue;

@@ -78,22 +78,14 @@ impl<R: Region> Pool<R> {
             if s.tail >= s.head {
                 return self.cursor_newest();
             }
-            let Some((pos, h)) = self.frame_at(s.tail) else {
-                if self.state().tail != s.tail {
-                    continue;
-                }
-                return Err(Error::corrupt(
-                    "unreadable frame at the tail",
-                    Some(s.tail),
-                    None,
-                ));
-            };
-            if self.state().tail == s.tail {
-                return Ok(Cursor {
-                    pos,
-                    seq: h.seq.get(),
-                });
+            let found = self.intact_at(s.tail, s.head);
+            if self.lapped(s.tail) {
+                continue;
             }
+            // A damaged oldest frame: start on it with the seq unknown, so
+            // the first read reports it and skip_damaged steps over it.
+            let (pos, seq) = found.map_or((s.tail, 0), |(p, h)| (p, h.seq.get()));
+            return Ok(Cursor { pos, seq });
         }
         Err(Error::Contended)
     }
@@ -114,10 +106,10 @@ impl<R: Region> Pool<R> {
             }
             let seq = match newest {
                 Some((_, h)) => h.seq.get() + 1,
-                // Empty: the next frame gets next_seq (or, if a dead writer
-                // left next_seq ahead, a reader learns the true seq from the
-                // frame; see Read::Lapped).
+                // Empty: next_seq is stored only after the head, so with the
+                // head unmoved it is exact.
                 None if s.tail >= s.head => s.next_seq,
+                // Unreadable: learn the seq from the first frame read.
                 None => 0,
             };
             return Ok(Cursor { pos: s.head, seq });
@@ -125,23 +117,20 @@ impl<R: Region> Pool<R> {
         Err(Error::Contended)
     }
 
-    /// A cursor at `seq`; at the oldest message if it was evicted, or at the
-    /// next new message if it has not been written yet.
+    /// A cursor at `seq`: at the oldest message if it was evicted, at the
+    /// next one if it falls in a gap, or where new messages will appear if it
+    /// has not been published yet.
     fn cursor_at_seq(&self, seq: u64) -> Result<Cursor> {
         for _ in 0..RETRIES {
-            // Loaded before the lookup: a publish landing during it must not
-            // make a future seq look evicted.
-            let next = self.state().next_seq;
             match self.locate(seq) {
-                Err(Error::NotFound { .. }) if seq >= next => {
+                Err(Error::NotFound { .. }) => {
                     let c = self.cursor_newest()?;
                     // Published in the meantime: look it up again.
-                    if c.seq != 0 && c.seq > seq {
+                    if c.seq > seq {
                         continue;
                     }
                     return Ok(c);
                 }
-                Err(Error::NotFound { .. }) => return self.cursor_oldest(),
                 other => return other,
             }
         }
@@ -153,89 +142,80 @@ impl<R: Region> Pool<R> {
         let (Some((mut lo, _)), Some((newest, _))) = (b.oldest, b.newest) else {
             return self.cursor_newest();
         };
-        // Times never decrease along seqs, so binary-search for the first
-        // seq at or after `t`. Evictions during the search only move `lo`.
+        // Times never decrease along seqs, and neither does the time of the
+        // first frame at or after a seq (gaps included): binary-search for
+        // the first seq whose frame is at or after `t`.
         let mut hi = newest + 1;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.header_of(mid) {
-                Ok((_, time)) if time < t => lo = mid + 1,
-                Ok(_) => hi = mid,
-                Err(Error::NotFound { .. }) => lo = mid + 1,
+            let c = match self.locate(mid) {
+                Ok(c) => c,
+                Err(Error::NotFound { .. }) => {
+                    hi = mid;
+                    continue;
+                }
                 Err(e) => return Err(e),
+            };
+            match self.frame_at(c.pos) {
+                Some((_, h)) if h.time_ns.get() < t => lo = c.seq + 1,
+                _ => hi = mid,
             }
         }
         self.cursor_at_seq(lo)
     }
 
-    fn header_of(&self, seq: u64) -> Result<(Cursor, u64)> {
-        let c = self.locate(seq)?;
-        match self.frame_at(c.pos) {
-            Some((_, h)) if h.seq.get() == seq => Ok((c, h.time_ns.get())),
-            _ => Err(Error::NotFound { seq }),
-        }
+    /// Finds the first retained frame whose seq is `seq` or, if that was
+    /// evicted or lost in a gap, the next one: through the index (an entry a
+    /// few frames before it) and a short walk that verifies every frame, so a
+    /// damaged length cannot send it astray. NotFound if no frame at or after
+    /// `seq` is published yet.
+    fn locate(&self, seq: u64) -> Result<Cursor> {
+        self.locate_noting_damage(seq).map(|(c, _)| c)
     }
 
-    /// Finds the frame of `seq` through the index (a hit, or an anchor a few
-    /// frames before it) and a short walk over frame headers.
-    fn locate(&self, seq: u64) -> Result<Cursor> {
+    /// [`Pool::locate`], also telling where it stepped over a damaged frame
+    /// (which may have been `seq` itself).
+    fn locate_noting_damage(&self, seq: u64) -> Result<(Cursor, Option<u64>)> {
         'retry: for _ in 0..RETRIES {
             let s = self.state();
             self.check_state(&s)?;
-            if seq == 0 || seq >= s.next_seq || s.tail >= s.head {
+            if seq >= s.next_seq || s.tail >= s.head {
                 return Err(Error::NotFound { seq });
             }
-            let mut c = match self.anchor(seq, &s) {
-                Some(c) => c,
-                None => match self.frame_at(s.tail) {
-                    Some((pos, h)) => Cursor {
-                        pos,
-                        seq: h.seq.get(),
-                    },
-                    None if self.lapped(s.tail) => continue,
-                    None => {
-                        return Err(Error::corrupt(
-                            "unreadable frame at the tail",
-                            Some(s.tail),
-                            None,
-                        ))
-                    }
-                },
+            let mut at = match self.anchor(seq, &s) {
+                Some(c) => c.pos,
+                None => s.tail,
             };
-            if seq < c.seq {
-                return Err(Error::NotFound { seq });
-            }
-            while c.pos < s.head {
-                let slot = read_slot(&self.region, &self.geo, c.pos);
-                if self.lapped(c.pos) {
+            let (mut min, mut damage) = (0, None);
+            while at < s.head {
+                let mut found = self.intact_at(at, s.head);
+                if found.is_none() {
+                    damage = Some(at);
+                    found = resync(&self.region, &self.geo, at, s.head, min);
+                }
+                if self.lapped(at) {
                     continue 'retry;
                 }
-                match slot {
-                    Ok(Slot::Pad { next }) => c.pos = next,
-                    // Seqs only grow along the ring; a jump is a gap left by a
-                    // crashed writer.
-                    Ok(Slot::Frame(h)) if h.seq.get() >= c.seq => {
-                        let at = h.seq.get();
-                        if at == seq {
-                            return Ok(Cursor { pos: c.pos, seq });
-                        }
-                        if at > seq {
-                            return Err(Error::NotFound { seq });
-                        }
-                        c = Cursor {
-                            pos: end_of(c.pos, &h),
-                            seq: at + 1,
-                        };
+                let Some((pos, h)) = found else {
+                    // Damage up to the head: nothing intact follows, so a
+                    // reader starts where new messages will appear.
+                    if damage.is_some() {
+                        return Ok((
+                            Cursor {
+                                pos: s.head,
+                                seq: 0,
+                            },
+                            damage,
+                        ));
                     }
-                    Ok(Slot::Frame(_)) => {
-                        return Err(Error::corrupt(
-                            "frame out of sequence",
-                            Some(c.pos),
-                            Some(c.seq),
-                        ))
-                    }
-                    Err(e) => return Err(e),
+                    break;
+                };
+                let got = h.seq.get();
+                if got >= seq.max(1) {
+                    return Ok((Cursor { pos, seq: got }, damage));
                 }
+                min = got + 1;
+                at = end_of(pos, &h);
             }
             return Err(Error::NotFound { seq });
         }
@@ -272,7 +252,13 @@ impl<R: Region> Pool<R> {
     /// Copies the message with `seq` into `buf`.
     pub fn get(&self, seq: u64, buf: &mut [u8]) -> Result<FrameInfo> {
         for _ in 0..RETRIES {
-            let mut c = self.locate(seq)?;
+            let (mut c, damage) = self.locate_noting_damage(seq)?;
+            if c.seq != seq {
+                return Err(match damage {
+                    Some(pos) => Error::corrupt("message damaged", Some(pos), Some(seq)),
+                    None => Error::NotFound { seq },
+                });
+            }
             match self.read(&mut c, buf)? {
                 Read::Message(f) if f.seq == seq => return Ok(f),
                 Read::Message(_) | Read::Empty => {
@@ -301,7 +287,7 @@ impl<R: Region> Pool<R> {
                     // Lapped, but the frame that lapped us is not published.
                     return Ok(Read::Empty);
                 }
-                let found = self.frame_at(s.tail);
+                let found = self.intact_at(s.tail, s.head);
                 if self.lapped(s.tail) {
                     continue;
                 }
@@ -404,10 +390,15 @@ impl<R: Region> Pool<R> {
                 skipped
             }
             None => {
-                let skipped = s.next_seq.saturating_sub(cursor.seq.max(1));
+                // Nothing intact before the head: wait there, seq unknown
+                // (next_seq may already count a batch being published).
+                let skipped = match cursor.seq {
+                    0 => 0,
+                    seq => s.next_seq.saturating_sub(seq),
+                };
                 *cursor = Cursor {
                     pos: s.head,
-                    seq: if cursor.seq == 0 { 0 } else { s.next_seq },
+                    seq: 0,
                 };
                 skipped
             }

@@ -164,15 +164,19 @@ impl<R: Region> Pool<R> {
             pos = end_of(at, &h);
         }
         match last {
-            Some((at, seq)) if at != s.last_pos || seq + 1 != s.next_seq => {
+            Some((at, _)) if at != s.last_pos => {
+                issue(IssueKind::State, "last_pos lags the newest frame (a writer died mid-publish; the next writer repairs it)", Some(at), None);
+            }
+            Some((_, seq)) if s.next_seq <= seq => {
                 issue(
                     IssueKind::State,
-                    "newest frame disagrees with the header",
-                    Some(at),
+                    "next seq would reuse a stored seq",
+                    Some(s.head),
                     Some(seq),
                 );
             }
-            _ => {}
+            Some((_, seq)) => report.gaps += s.next_seq - seq - 1,
+            None => {}
         }
         if s.head != s.tail && last.is_none() {
             issue(

@@ -29,11 +29,9 @@ pub struct Appended {
 /// What the writer found and mended when it took over the pool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
-    /// Complete frames a dead writer had counted but not published were
-    /// published.
-    pub adopted: bool,
-    /// The published state had to be rebuilt (a writer died mid-publish, or
-    /// damage cut the newest frames off).
+    /// The published state had to be rebuilt: a writer died mid-publish or
+    /// mid-append (what it had not published is discarded), or damage cut
+    /// the newest frames off.
     pub repaired: bool,
 }
 
@@ -91,45 +89,30 @@ impl<'p, R: Region> Writer<'p, R> {
     }
 
     fn recover(&mut self) -> Result<()> {
-        let (pool, geo) = (self.pool, &self.pool.geo);
+        let pool = self.pool;
         let published = (self.head, self.tail, self.next_seq, self.last_pos);
         let mut newest = None;
         if self.tail > self.head {
             // Died placing a frame that evicted everything: nothing published
-            // is left, and what it was writing is not trusted (see below).
+            // is left, and what it never published is discarded.
             self.head = self.tail;
         } else if self.tail < self.head {
             newest = match pool.newest_from(self.last_pos, self.tail, self.head, true) {
-                Some(found) if found.1.seq.get() < self.next_seq => Some(found),
-                _ => self.rebuild(),
+                Some(found) => Some(found),
+                None => self.rebuild(),
             };
         }
-        if let Some((mut pos, mut h)) = newest {
-            // Adopt complete frames a dead writer finished and counted in
-            // `next_seq` (stored only once a batch is fully written) but never
-            // published. Their seqs must continue the newest published one,
-            // which no stale frame from an earlier lap can do.
-            loop {
-                let next = pool.frame_at(end_of(pos, &h)).filter(|(p, n)| {
-                    let seq = n.seq.get();
-                    seq == h.seq.get() + 1
-                        && seq < self.next_seq
-                        && end_of(*p, n) - self.tail <= geo.ring_size
-                        && crc_matches(&pool.region, geo, *p, n)
-                });
-                let Some((p, n)) = next else { break };
-                (pos, h) = (p, n);
-                self.recovery.adopted = true;
-            }
+        if let Some((pos, h)) = newest {
             self.head = end_of(pos, &h);
             self.last_pos = pos;
             self.last_time = h.time_ns.get();
-            // Never hand out a seq twice. A seq counted by a dead writer but
-            // not adopted stays a gap; readers report gaps like evictions.
+            // A writer that died after storing head but before next_seq left
+            // it behind. It is never lowered: after damage is cut back, the
+            // lost seqs stay a gap rather than being handed out again.
             self.next_seq = self.next_seq.max(h.seq.get() + 1);
         }
         if (self.head, self.tail, self.next_seq, self.last_pos) != published {
-            self.recovery.repaired |= !self.recovery.adopted;
+            self.recovery.repaired = true;
             self.pool.region.store_u64(offsets::TAIL, self.tail);
             self.dirty = true;
             self.pending_wake = self.publish();
@@ -277,10 +260,11 @@ impl<'p, R: Region> Writer<'p, R> {
         }
         self.dirty = false;
         let region = &self.pool.region;
-        // next_seq first: it counts a batch only once all of it is written,
-        // which is what recovery relies on to adopt it.
-        region.store_u64(offsets::NEXT_SEQ, self.next_seq);
+        // The head is the publish point; next_seq and last_pos only ever
+        // trail it, so a reader or a recovering writer can always derive
+        // them from the frames (see spec/format.md, "Writing").
         region.store_u64(offsets::HEAD, self.head);
+        region.store_u64(offsets::NEXT_SEQ, self.next_seq);
         region.store_u64(offsets::LAST_POS, self.last_pos);
         region.fetch_add_u32(offsets::NOTIFY, 1);
         // Pairs with the fence a reader issues between registering as a

@@ -43,6 +43,22 @@ pub struct Cursor {
     pos: Position,
     buf: Vec<u8>,
     tags: Vec<String>,
+    // The message the last advance read into `buf`.
+    current: Option<FrameInfo>,
+}
+
+/// What [`Cursor::advance`] found; the message itself is
+/// [`Cursor::current`]. Owning nothing, it leaves the cursor free for the
+/// caller to act on (say, to skip a damaged frame) before reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ready {
+    /// A message: see [`Cursor::current`].
+    Message,
+    /// The writer evicted this many messages before the reader got to them.
+    Dropped {
+        /// How many.
+        missed: u64,
+    },
 }
 
 /// Longest single futex wait: a safety net should a wake-up ever be lost
@@ -61,6 +77,7 @@ impl Cursor {
             pos,
             buf: vec![0u8; 4096],
             tags: Vec::new(),
+            current: None,
         })
     }
 
@@ -80,27 +97,22 @@ impl Cursor {
         self.pos
     }
 
-    /// The next event, without waiting; `None` when caught up.
-    pub fn next_raw(&mut self) -> Result<Option<RawEvent<'_>>> {
-        Ok(self.step()?.map(|s| self.event(s)))
+    /// Moves to the next event without waiting; `None` when caught up.
+    pub fn advance(&mut self) -> Result<Option<Ready>> {
+        let s = self.step()?;
+        Ok(self.settle(s))
     }
 
-    /// The next event, owned; `None` when caught up.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Event>> {
-        Ok(self.next_raw()?.map(owned))
-    }
-
-    /// The next event, waiting up to `timeout` (forever if `None`) for one.
-    /// Returns `None` on timeout.
-    pub fn wait_raw(&mut self, timeout: Option<Duration>) -> Result<Option<RawEvent<'_>>> {
+    /// Moves to the next event, waiting up to `timeout` (forever if `None`)
+    /// for one; `None` on timeout.
+    pub fn advance_wait(&mut self, timeout: Option<Duration>) -> Result<Option<Ready>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let writable = self.pool.inner.core.region().writable();
         let mut backoff = Duration::from_micros(500);
         loop {
             let word = self.pool.inner.core.notify_word();
             if let Some(s) = self.step()? {
-                return Ok(Some(self.event(s)));
+                return Ok(self.settle(Some(s)));
             }
             let mut slice = MAX_WAIT;
             if let Some(d) = deadline {
@@ -126,6 +138,36 @@ impl Cursor {
                 backoff = (backoff * 2).min(Duration::from_millis(20));
             }
         }
+    }
+
+    /// The message the last [`Cursor::advance`] moved to, valid until the
+    /// next advance.
+    pub fn current(&self) -> Option<RawMessage<'_>> {
+        self.current.map(|f| RawMessage {
+            seq: f.seq,
+            time_ns: f.time_ns,
+            tags_json: f.tags(&self.buf),
+            data: f.data(&self.buf),
+        })
+    }
+
+    /// The next event, without waiting; `None` when caught up.
+    pub fn next_raw(&mut self) -> Result<Option<RawEvent<'_>>> {
+        let r = self.advance()?;
+        Ok(r.map(|r| self.event(r)))
+    }
+
+    /// The next event, owned; `None` when caught up.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Event>> {
+        Ok(self.next_raw()?.map(owned))
+    }
+
+    /// The next event, waiting up to `timeout` (forever if `None`) for one.
+    /// Returns `None` on timeout.
+    pub fn wait_raw(&mut self, timeout: Option<Duration>) -> Result<Option<RawEvent<'_>>> {
+        let r = self.advance_wait(timeout)?;
+        Ok(r.map(|r| self.event(r)))
     }
 
     /// The next event, owned, waiting up to `timeout` (forever if `None`).
@@ -160,15 +202,23 @@ impl Cursor {
         }
     }
 
-    fn event(&self, s: Step) -> RawEvent<'_> {
-        match s {
-            Step::Message(f) => RawEvent::Message(RawMessage {
-                seq: f.seq,
-                time_ns: f.time_ns,
-                tags_json: f.tags(&self.buf),
-                data: f.data(&self.buf),
-            }),
-            Step::Dropped(missed) => RawEvent::Dropped { missed },
+    fn settle(&mut self, s: Option<Step>) -> Option<Ready> {
+        self.current = None;
+        match s? {
+            Step::Message(f) => {
+                self.current = Some(f);
+                Some(Ready::Message)
+            }
+            Step::Dropped(missed) => Some(Ready::Dropped { missed }),
+        }
+    }
+
+    fn event(&self, r: Ready) -> RawEvent<'_> {
+        match (r, self.current()) {
+            (Ready::Message, Some(m)) => RawEvent::Message(m),
+            (Ready::Dropped { missed }, _) => RawEvent::Dropped { missed },
+            // settle() sets `current` whenever it returns Ready::Message.
+            (Ready::Message, None) => RawEvent::Dropped { missed: 0 },
         }
     }
 }

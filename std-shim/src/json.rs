@@ -37,6 +37,39 @@ pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// A data object that passed validation, as compact JSON text.
+///
+/// Validating outside the writer lock (say, on an ingest thread) and
+/// appending with [`crate::Batch::append_object`] keeps the lock short.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactObject(Vec<u8>);
+
+impl CompactObject {
+    /// Validates JSON object text (see [`compact_object`]).
+    pub fn parse(input: &[u8]) -> Result<Self> {
+        let mut out = Vec::with_capacity(input.len());
+        compact_object(input, &mut out)?;
+        Ok(CompactObject(out))
+    }
+
+    /// Validates into an existing buffer, reusing its allocation.
+    pub fn parse_into(input: &[u8], mut buf: Vec<u8>) -> Result<Self> {
+        buf.clear();
+        compact_object(input, &mut buf)?;
+        Ok(CompactObject(buf))
+    }
+
+    /// The compact JSON text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Gives the buffer back for reuse.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.0
+    }
+}
+
 /// Appends `value` (which must be an object) as compact JSON to `out`.
 pub fn value_object(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<()> {
     if !value.is_object() {

@@ -38,7 +38,7 @@ mod pool;
 pub mod time;
 mod wake;
 
-pub use cursor::{Cursor, Event, RawEvent, Start};
+pub use cursor::{Cursor, Event, RawEvent, Ready, Start};
 pub use dir::{PoolDir, PoolEntry, POOL_EXTENSION};
 pub use error::{Error, ErrorKind, Result};
 pub use message::{Message, RawMessage};

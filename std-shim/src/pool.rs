@@ -78,10 +78,14 @@ pub struct PoolInfo {
     pub path: PathBuf,
     /// File size in bytes.
     pub file_size: u64,
+    /// Offset of the seq index in the file.
+    pub index_offset: u64,
+    /// Seq index slots (16 bytes each).
+    pub index_capacity: u64,
+    /// Offset of the ring in the file.
+    pub ring_offset: u64,
     /// Bytes of ring (message storage).
     pub ring_size: u64,
-    /// Seq index slots.
-    pub index_capacity: u64,
     /// Largest message payload (tags plus data) accepted.
     pub max_payload: u64,
     /// Creation time, ns since the Unix epoch.
@@ -160,13 +164,16 @@ impl Pool {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let result = build(&tmp, opts).and_then(|()| {
-            if opts.overwrite {
-                std::fs::rename(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
-            } else {
-                std::fs::hard_link(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
-            }
-        });
+        // Errors name the pool the user asked for, not the temporary file.
+        let result = build(&tmp, opts)
+            .map_err(|e| e.with_path(path))
+            .and_then(|()| {
+                if opts.overwrite {
+                    std::fs::rename(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
+                } else {
+                    std::fs::hard_link(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
+                }
+            });
         let _ = std::fs::remove_file(&tmp);
         result?;
         // Make the new name itself durable, not just the file's contents.
@@ -221,7 +228,7 @@ impl Pool {
             inner: Arc::new(Inner {
                 core,
                 file,
-                path: path.to_path_buf(),
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
                 writers: Mutex::new(()),
             }),
         })
@@ -230,6 +237,13 @@ impl Pool {
     /// Path of the pool file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The pool's layout, as read from its header at open. Unlike
+    /// [`Pool::info`] it cannot fail, so `doctor` can place ring positions
+    /// in the file even when the published state is damaged.
+    pub fn geometry(&self) -> plasmite_core::Geometry {
+        *self.inner.core.geometry()
     }
 
     /// Largest payload (encoded tags plus compact data) one message may carry.
@@ -336,8 +350,10 @@ impl Pool {
         Ok(PoolInfo {
             path: self.inner.path.clone(),
             file_size: g.file_size,
-            ring_size: g.ring_size,
+            index_offset: g.index_offset,
             index_capacity: g.index_capacity,
+            ring_offset: g.ring_offset,
+            ring_size: g.ring_size,
             max_payload: g.max_payload(),
             created_ns: g.created_ns,
             count: b.count(),
@@ -467,6 +483,11 @@ impl Batch<'_> {
             json::compact_object(data, &mut text).and_then(|()| self.append_compact(&text, tags));
         self.scratch = text;
         r
+    }
+
+    /// Appends one message whose data was validated beforehand.
+    pub fn append_object(&mut self, data: &json::CompactObject, tags: &[&str]) -> Result<Receipt> {
+        self.append_compact(data.as_bytes(), tags)
     }
 
     /// Appends one message whose data is a JSON object value.
