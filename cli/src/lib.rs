@@ -1,12 +1,50 @@
-//! The `pls` command-line interface.
+//! The `pls` command-line interface (also installed as `plasmite`).
+//!
+//! `args` turns the command line into a typed [`args::Cli`]; `cmd` runs it
+//! against the `plasmite` library; `output` decides how results look on a
+//! terminal and in a pipe. The remaining modules are self-contained helpers:
+//! stream ingestion, `--where` filters, value syntaxes, pretty JSON.
 
 pub mod args;
+pub mod cmd;
 pub mod filter;
 pub mod ingest;
+pub mod output;
 pub mod pretty;
 pub mod units;
 
+use output::{ColorChoice, Term};
+
 /// Runs the CLI with the process arguments and returns the exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match args::parse_env() {
+        Ok(cli) => cli,
+        Err(e) => {
+            Term::detect(ColorChoice::Auto).print_error(&cmd::usage(e));
+            return 2;
+        }
+    };
+    let color = match cli.global.color {
+        args::Color::Auto => ColorChoice::Auto,
+        args::Color::Always => ColorChoice::Always,
+        args::Color::Never => ColorChoice::Never,
+    };
+    let term = Term::detect(color);
+    let dir = cli
+        .global
+        .dir
+        .clone()
+        .unwrap_or_else(plasmite::PoolDir::default_path);
+    let ctx = cmd::Ctx {
+        bin: cli.bin,
+        dir: plasmite::PoolDir::new(dir),
+        term,
+    };
+    match cmd::run(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            term.print_error(&e);
+            e.exit_code()
+        }
+    }
 }

@@ -110,10 +110,22 @@ impl PoolDir {
     /// until they close it.
     pub fn delete(&self, pool: &str) -> Result<()> {
         let path = self.resolve(pool);
-        // Only delete what is really a pool, not any file a typo names.
+        // Only delete what is really a pool, not any file a typo names: a
+        // file that opens as a pool, or a damaged one that still carries the
+        // magic or the pool extension.
         if let Err(e) = Pool::open(&path) {
             if e.kind() != ErrorKind::Corrupt {
                 return Err(e);
+            }
+            let mut magic = [0u8; 8];
+            let has_magic = std::fs::File::open(&path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok_and(|()| magic == plasmite_core::layout::MAGIC);
+            let named_like_one = path.extension().is_some_and(|x| x == POOL_EXTENSION);
+            if !has_magic && !named_like_one {
+                return Err(Error::new(ErrorKind::Usage, "not a pool file; refusing to delete it")
+                    .with_path(&path)
+                    .with_hint("Delete it with rm if you really mean to."));
             }
         }
         std::fs::remove_file(&path).map_err(|e| Error::io(e, "delete pool", &path))

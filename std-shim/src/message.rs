@@ -1,6 +1,6 @@
 //! Messages as readers see them, and the JSON envelope they are shown in.
 
-use crate::time::write_rfc3339;
+use crate::time::{rfc3339_into, RFC3339_MAX};
 
 /// A message copied out of a pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,9 +88,9 @@ impl RawMessage<'_> {
         out.extend_from_slice(b"},\"seq\":");
         out.extend_from_slice(itoa(self.seq, &mut [0u8; 20]));
         out.extend_from_slice(b",\"time\":\"");
-        let mut time = String::with_capacity(32);
-        write_rfc3339(self.time_ns, &mut time);
-        out.extend_from_slice(time.as_bytes());
+        let mut time = [0u8; RFC3339_MAX];
+        let n = rfc3339_into(self.time_ns, &mut time);
+        out.extend_from_slice(&time[..n]);
         out.extend_from_slice(b"\"}");
     }
 }

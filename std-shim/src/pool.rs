@@ -189,6 +189,11 @@ impl Pool {
     /// appends fail with a Permission error.
     pub fn open(path: impl AsRef<Path>) -> Result<Pool> {
         let path = path.as_ref();
+        if path.is_dir() {
+            return Err(Error::new(ErrorKind::Usage, "not a pool file: a directory")
+                .with_path(path)
+                .with_hint("Name a pool, or a .plasmite file; --dir sets the pool directory."));
+        }
         let (file, writable) = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => (f, true),
             Err(e)

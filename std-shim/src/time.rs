@@ -19,28 +19,52 @@ pub fn rfc3339(ns: u64) -> String {
 
 /// Appends the [`rfc3339`] rendering of `ns` to `out`.
 pub fn write_rfc3339(ns: u64, out: &mut String) {
-    use std::fmt::Write;
+    let mut buf = [0u8; RFC3339_MAX];
+    let n = rfc3339_into(ns, &mut buf);
+    // Only ASCII digits and punctuation are written.
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+}
+
+/// Longest [`rfc3339`] rendering: `YYYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (the
+/// year of `u64::MAX` ns has four digits; one spare).
+pub const RFC3339_MAX: usize = 31;
+
+/// Writes the [`rfc3339`] rendering of `ns` into `buf`, returning its
+/// length. Hand-rolled because message output formats one per message.
+pub fn rfc3339_into(ns: u64, buf: &mut [u8; RFC3339_MAX]) -> usize {
+    fn put(buf: &mut [u8], at: usize, value: u64, digits: usize) {
+        let mut v = value;
+        for i in (0..digits).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
     let secs = ns / 1_000_000_000;
     let frac = ns % 1_000_000_000;
-    let days = (secs / 86_400) as i64;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+    put(buf, 0, y as u64, 4);
+    buf[4] = b'-';
+    put(buf, 5, u64::from(m), 2);
+    buf[7] = b'-';
+    put(buf, 8, u64::from(d), 2);
+    buf[10] = b'T';
+    put(buf, 11, rem / 3600, 2);
+    buf[13] = b':';
+    put(buf, 14, rem / 60 % 60, 2);
+    buf[16] = b':';
+    put(buf, 17, rem % 60, 2);
+    let mut n = 19;
     if frac != 0 {
-        let mut digits = format!("{frac:09}");
-        while digits.ends_with('0') {
-            digits.pop();
+        buf[19] = b'.';
+        put(buf, 20, frac, 9);
+        n = 29;
+        while buf[n - 1] == b'0' {
+            n -= 1;
         }
-        out.push('.');
-        out.push_str(&digits);
     }
-    out.push('Z');
+    buf[n] = b'Z';
+    n + 1
 }
 
 /// Days since 1970-01-01 to a (year, month, day) civil date (Howard

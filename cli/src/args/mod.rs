@@ -305,8 +305,9 @@ pub struct PeekArgs {
     pub one: bool,
     /// `--timeout`, unparsed duration text.
     pub timeout: Option<String>,
-    /// `--format`, or `--jsonl` (they cannot both be given).
-    pub format: OutputFormat,
+    /// `--format`, or `--jsonl` (they cannot both be given); `None` when
+    /// neither was given: pretty on a terminal, JSON Lines in a pipe.
+    pub format: Option<OutputFormat>,
     /// `--data-only`.
     pub data_only: bool,
     /// `--replay`, unparsed speed text.
@@ -711,9 +712,11 @@ fn build(bin: &str, spec: &'static CommandSpec, matches: &Matches) -> Result<Com
                 ));
             }
             let format = if v.has("jsonl") {
-                OutputFormat::Jsonl
+                Some(OutputFormat::Jsonl)
+            } else if v.has("format") {
+                Some(v.choice("format", OutputFormat::from_name, OutputFormat::Pretty))
             } else {
-                v.choice("format", OutputFormat::from_name, OutputFormat::Pretty)
+                None
             };
             Command::Peek(PeekArgs {
                 pool: pos(0),

@@ -528,7 +528,7 @@ const PEEK_FLAGS: &[Flag] = &[
         C::Output,
         "pretty prints indented JSON; jsonl prints one compact JSON line per message",
     )
-    .default_value("pretty"),
+    .default_note("pretty on a terminal, jsonl in a pipe"),
     Flag::switch("jsonl", C::Output, "Same as --format jsonl"),
     Flag::switch(
         "data-only",

@@ -286,7 +286,7 @@ fn peek_defaults_and_every_flag() {
             wheres: vec![],
             one: false,
             timeout: None,
-            format: OutputFormat::Pretty,
+            format: None,
             data_only: false,
             replay: None,
             create: false,
@@ -328,7 +328,7 @@ fn peek_defaults_and_every_flag() {
     assert_eq!(a.wheres, [".data.a == 1", ".seq > 2"]);
     assert!(a.one && a.data_only && a.create && a.quiet_drops && a.no_notify);
     assert_eq!(a.timeout.as_deref(), Some("10s"));
-    assert_eq!(a.format, OutputFormat::Jsonl);
+    assert_eq!(a.format, Some(OutputFormat::Jsonl));
     assert_eq!(a.replay.as_deref(), Some("2"));
     assert_eq!(a.remote.token_file, Some(PathBuf::from("t")));
     assert_eq!(a.remote.tls_ca, Some(PathBuf::from("c")));
@@ -337,10 +337,13 @@ fn peek_defaults_and_every_flag() {
         peek(&["peek", "p", "--since", "5m"]).since.as_deref(),
         Some("5m")
     );
-    assert_eq!(peek(&["peek", "p", "--jsonl"]).format, OutputFormat::Jsonl);
+    assert_eq!(
+        peek(&["peek", "p", "--jsonl"]).format,
+        Some(OutputFormat::Jsonl)
+    );
     assert_eq!(
         peek(&["peek", "p", "--format=pretty"]).format,
-        OutputFormat::Pretty
+        Some(OutputFormat::Pretty)
     );
     // Replay speeds may look like negative numbers; the value is taken as is.
     assert_eq!(

@@ -1,0 +1,139 @@
+//! The commands: each takes its typed arguments and a [`Ctx`], prints its
+//! results, and returns an exit code (or an error, printed by the caller).
+
+use std::io::{self, Write};
+
+use plasmite::{Error, ErrorKind, PoolDir};
+
+use crate::args::{self, ArgError, Command};
+use crate::output::Term;
+
+mod doctor;
+mod get;
+mod peek;
+mod poke;
+mod pool;
+
+/// Exit code of `peek --timeout` expiring.
+pub const EXIT_TIMEOUT: i32 = 124;
+
+/// What every command needs.
+pub struct Ctx {
+    /// Program name for hints (`pls` or `plasmite`).
+    pub bin: &'static str,
+    /// The pool directory bare names resolve in.
+    pub dir: PoolDir,
+    /// Terminal facts and output styling.
+    pub term: Term,
+}
+
+/// A command's outcome: an exit code, or an error for the caller to print.
+pub type Outcome = Result<i32, Error>;
+
+/// Runs one command.
+pub fn run(ctx: &Ctx, command: Command) -> Outcome {
+    match command {
+        Command::Poke(a) => poke::run(ctx, a),
+        Command::Peek(a) => peek::run(ctx, a),
+        Command::Get(a) => get::run(ctx, a),
+        Command::PoolCreate(a) => pool::create(ctx, a),
+        Command::PoolList(a) => pool::list(ctx, a),
+        Command::PoolInfo(a) => pool::info(ctx, a),
+        Command::PoolDelete(a) => pool::delete(ctx, a),
+        Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Serve(_) | Command::ServeCheck(_) | Command::ServeInit(_) => Err(Error::new(
+            ErrorKind::Usage,
+            "`serve` is not available in this build yet",
+        )
+        .with_hint("Local pools work with every other command; remote access is being built.")),
+        Command::Version => {
+            let v = serde_json::json!({"name": "plasmite", "version": args::VERSION});
+            ctx.term.print_value(&v).map_err(stdout_error)?;
+            Ok(0)
+        }
+        Command::Completion(shell) => print_text(&args::completion_script(shell)),
+        Command::Help(text) | Command::VersionText(text) => print_text(&text),
+    }
+}
+
+fn print_text(text: &str) -> Outcome {
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(stdout_error)?;
+    Ok(0)
+}
+
+/// A usage error from argument parsing, as a library error.
+pub fn usage(e: ArgError) -> Error {
+    Error::new(ErrorKind::Usage, e.message).with_hint(e.hint)
+}
+
+/// A usage error with a hint.
+pub(crate) fn usage_error(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Usage, message).with_hint(hint)
+}
+
+/// A failed write to stdout. A closed pipe (`pls peek pool | head -1`) is a
+/// normal way for a reader to stop, so it ends the process quietly.
+pub(crate) fn stdout_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Error::new(ErrorKind::Io, format!("writing output: {e}"))
+}
+
+/// Writes to stdout, ending quietly on a closed pipe.
+pub(crate) fn emit(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
+    out.write_all(bytes).map_err(stdout_error)
+}
+
+/// Whether a pool ref names a remote pool (`http://` or `https://`).
+pub(crate) fn is_remote(pool: &str) -> bool {
+    pool.starts_with("http://") || pool.starts_with("https://")
+}
+
+/// Refuses a remote ref in a command that only works on local pools.
+pub(crate) fn local_only(ctx: &Ctx, pool: &str, cmd: &str) -> Result<(), Error> {
+    if is_remote(pool) {
+        return Err(usage_error(
+            format!("`{cmd}` works on local pools only"),
+            format!(
+                "Run `{} {cmd}` on the machine that holds the pool.",
+                ctx.bin
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns a "no such pool" error into one whose hint is the exact command to
+/// re-run with `--create`.
+pub(crate) fn missing_pool_hint(e: Error, pool: &str, retry: String) -> Error {
+    if e.kind() != ErrorKind::NotFound {
+        return e;
+    }
+    let hint = if pool.contains('/') {
+        "Pool path not found. Check the path or pass --dir for a different pool directory."
+            .to_string()
+    } else {
+        format!("Pool is missing. Retry with exact command: {retry}")
+    };
+    let mut out = Error::new(ErrorKind::NotFound, e.message().to_string()).with_hint(hint);
+    if let Some(p) = e.path() {
+        out = out.with_path(p);
+    }
+    out
+}
+
+/// Quotes a word for a shell command line when it needs it.
+pub(crate) fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,388 @@
+//! `pls peek`: print messages as they arrive, after an optional look back.
+//!
+//! History (`--tail`, `--since`) is found through the seq index and read
+//! forward, so it costs time in proportion to what is printed, never to the
+//! pool's size. Following sleeps on the pool's futex between messages.
+
+use std::io::{self, BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use plasmite::{Cursor, Error, ErrorKind, Pool, PoolOptions, RawMessage, Ready, Start};
+use serde_json::json;
+
+use super::{
+    emit, is_remote, missing_pool_hint, shell_word, stdout_error, usage_error, Ctx, Outcome,
+    EXIT_TIMEOUT,
+};
+use crate::args::{OutputFormat, PeekArgs};
+use crate::filter::{Filter, FilterError};
+use crate::{pretty, units};
+
+/// Runs `peek`.
+pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
+    if is_remote(&a.pool) {
+        return Err(usage_error(
+            "remote pools are not supported by this build yet",
+            "Peek a local pool by name or path.",
+        ));
+    }
+    let now = plasmite::time::now_ns();
+    let since = match &a.since {
+        Some(s) => {
+            Some(units::parse_since(s, now).map_err(|e| usage_error(e.message(), e.hint()))?)
+        }
+        None => None,
+    };
+    let timeout = match &a.timeout {
+        Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
+        None => None,
+    };
+    let filter = Filter::compile(&a.wheres).map_err(filter_error)?;
+    let replay = match &a.replay {
+        Some(r) => {
+            Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
+        }
+        None => None,
+    };
+    if replay.is_some() && a.tail == 0 && since.is_none() {
+        return Err(usage_error(
+            "--replay requires --tail or --since",
+            "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
+        ));
+    }
+    let pool = open(ctx, &a)?;
+    let pretty = match a.format {
+        Some(OutputFormat::Pretty) => true,
+        Some(OutputFormat::Jsonl) => false,
+        None => ctx.term.stdout_tty,
+    };
+    let mut peek = Peek {
+        ctx,
+        a: &a,
+        pool: &pool,
+        filter,
+        pretty,
+        color: ctx.term.color_stdout(),
+        out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        envelope: Vec::with_capacity(512),
+        line: Vec::with_capacity(1024),
+        drops: Drops::default(),
+        last_seen: None,
+    };
+    peek.run(since, timeout, replay)
+}
+
+fn filter_error(e: FilterError) -> Error {
+    usage_error(
+        e.to_string(),
+        "Check the jq expression; it must produce true or false, e.g. '.data.status == \"green\"'.",
+    )
+}
+
+fn open(ctx: &Ctx, a: &PeekArgs) -> Result<Pool, Error> {
+    match ctx.dir.open(&a.pool) {
+        Err(e) if e.kind() == ErrorKind::NotFound && a.create => {
+            match ctx.dir.create(&a.pool, &PoolOptions::default()) {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => ctx.dir.open(&a.pool),
+                other => other,
+            }
+        }
+        Err(e) => {
+            let mut words = vec![
+                ctx.bin.to_string(),
+                "peek".into(),
+                shell_word(&a.pool),
+                "--create".into(),
+            ];
+            for t in &a.tags {
+                words.push(format!("--tag {}", shell_word(t)));
+            }
+            for w in &a.wheres {
+                words.push(format!("--where {}", shell_word(w)));
+            }
+            Err(missing_pool_hint(e, &a.pool, words.join(" ")))
+        }
+        ok => ok,
+    }
+}
+
+/// Drop notices, coalesced to at most one a second.
+#[derive(Default)]
+struct Drops {
+    pending: u64,
+    last_seen: Option<u64>,
+    last_notice: Option<Instant>,
+}
+
+struct Peek<'a> {
+    ctx: &'a Ctx,
+    a: &'a PeekArgs,
+    pool: &'a Pool,
+    filter: Filter,
+    pretty: bool,
+    color: bool,
+    out: BufWriter<io::StdoutLock<'static>>,
+    envelope: Vec<u8>,
+    line: Vec<u8>,
+    drops: Drops,
+    last_seen: Option<u64>,
+}
+
+impl Peek<'_> {
+    fn run(
+        &mut self,
+        since: Option<u64>,
+        timeout: Option<Duration>,
+        replay: Option<f64>,
+    ) -> Outcome {
+        let a = self.a;
+        let tags = a.tags.clone();
+        // History first: the last N matches, or everything since a time.
+        let (start, history) = if a.tail > 0 {
+            (self.tail_start(a.tail)?, true)
+        } else if let Some(t) = since {
+            (Start::Time(t), true)
+        } else {
+            (Start::Newest, false)
+        };
+        let mut cursor = self.pool.cursor(start)?.with_tags(tags);
+        if let Some(speed) = replay {
+            return self.replay(&mut cursor, speed);
+        }
+        // With --one, print the target-th match: the first, or with --tail N
+        // the N-th counting from the start of the tail window.
+        let target = a.tail.max(1);
+        let mut matched = 0u64;
+        let mut held: Option<Vec<u8>> = None;
+        if history {
+            while let Some(r) = step(&mut cursor, None)? {
+                if !self.accept(r, &cursor)? {
+                    continue;
+                }
+                matched += 1;
+                if a.one && matched < target {
+                    // Keep the newest match of the window in case it is all
+                    // there is.
+                    self.render(&cursor);
+                    held = Some(self.line.clone());
+                    continue;
+                }
+                self.render(&cursor);
+                emit(&mut self.out, &self.line)?;
+                if a.one {
+                    self.flush()?;
+                    return Ok(0);
+                }
+            }
+            if let (true, Some(line)) =
+                (a.one && a.tail > 0 && matched >= a.tail.min(matched), held)
+            {
+                if matched >= target {
+                    emit(&mut self.out, &line)?;
+                    self.flush()?;
+                    return Ok(0);
+                }
+            }
+            self.flush()?;
+        }
+        let mut deadline = timeout.map(|t| Instant::now() + t);
+        let mut poll = Duration::from_millis(1);
+        loop {
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if wait == Some(Duration::ZERO) {
+                self.flush()?;
+                return Ok(EXIT_TIMEOUT);
+            }
+            let r = if a.no_notify {
+                let r = step(&mut cursor, None)?;
+                if r.is_none() {
+                    std::thread::sleep(wait.map_or(poll, |w| poll.min(w)));
+                    poll = (poll * 2).min(Duration::from_millis(50));
+                }
+                r
+            } else {
+                step(&mut cursor, Some(wait))?
+            };
+            let Some(r) = r else { continue };
+            poll = Duration::from_millis(1);
+            if !self.accept(r, &cursor)? {
+                continue;
+            }
+            matched += 1;
+            if a.one && matched < target {
+                continue;
+            }
+            self.render(&cursor);
+            emit(&mut self.out, &self.line)?;
+            self.flush()?;
+            if a.one {
+                return Ok(0);
+            }
+            deadline = timeout.map(|t| Instant::now() + t);
+        }
+    }
+
+    /// Where history starts for `--tail n`: the n-th newest message that
+    /// passes the filters. Looks back in growing windows, so it reads about
+    /// as many messages as it prints.
+    fn tail_start(&mut self, n: u64) -> Result<Start, Error> {
+        if self.filter.is_empty() && self.a.tags.is_empty() {
+            return Ok(Start::Last(n));
+        }
+        let mut window = n;
+        loop {
+            let mut c = self
+                .pool
+                .cursor(Start::Last(window))?
+                .with_tags(self.a.tags.clone());
+            let first = c.position().seq;
+            let mut seqs = Vec::new();
+            while let Some(r) = step(&mut c, None)? {
+                if r != Ready::Message {
+                    continue;
+                }
+                if let Some(m) = c.current() {
+                    if self.passes(&m)? {
+                        seqs.push(m.seq);
+                    }
+                }
+            }
+            let at_oldest = self.pool.info()?.oldest.is_none_or(|(o, _)| first <= o);
+            if seqs.len() as u64 >= n || at_oldest {
+                let from = seqs.len().saturating_sub(n as usize);
+                return Ok(seqs.get(from).map_or(Start::Newest, |s| Start::Seq(*s)));
+            }
+            window = window.saturating_mul(4);
+        }
+    }
+
+    /// Plays history back with the original spacing, divided by `speed`.
+    fn replay(&mut self, cursor: &mut Cursor, speed: f64) -> Outcome {
+        let mut prev: Option<u64> = None;
+        let started = Instant::now();
+        let mut offset = Duration::ZERO;
+        while let Some(r) = step(cursor, None)? {
+            if !self.accept(r, cursor)? {
+                continue;
+            }
+            let Some(time_ns) = cursor.current().map(|m| m.time_ns) else {
+                continue;
+            };
+            if let (Some(p), true) = (prev, speed > 0.0) {
+                offset += Duration::from_nanos(time_ns.saturating_sub(p)).div_f64(speed);
+                let due = started + offset;
+                let now = Instant::now();
+                if due > now {
+                    self.flush()?;
+                    std::thread::sleep(due - now);
+                }
+            }
+            prev = Some(time_ns);
+            self.render(cursor);
+            emit(&mut self.out, &self.line)?;
+            if self.a.one {
+                break;
+            }
+        }
+        self.flush()?;
+        Ok(0)
+    }
+
+    /// Whether the event is a message to print; notes drops.
+    fn accept(&mut self, r: Ready, c: &Cursor) -> Result<bool, Error> {
+        let m = match (r, c.current()) {
+            (Ready::Message, Some(m)) => m,
+            (Ready::Dropped { missed }, _) => {
+                self.drops.pending += missed;
+                if self.drops.last_seen.is_none() {
+                    self.drops.last_seen = self.last_seen;
+                }
+                return Ok(false);
+            }
+            (Ready::Message, None) => return Ok(false),
+        };
+        self.note_drops(m.seq);
+        self.last_seen = Some(m.seq);
+        self.passes(&m)
+    }
+
+    fn note_drops(&mut self, next_seq: u64) {
+        let d = &mut self.drops;
+        if d.pending == 0 || self.a.quiet_drops {
+            d.pending = 0;
+            return;
+        }
+        if d.last_notice
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        let details = json!({
+            "dropped_count": d.pending,
+            "last_seen_seq": d.last_seen,
+            "next_seen_seq": next_seq,
+            "pool_path": self.pool.path(),
+        });
+        let msg = format!("dropped {} messages", d.pending);
+        self.ctx
+            .term
+            .notice("drop", "peek", &self.a.pool, &msg, details);
+        *d = Drops {
+            last_notice: Some(Instant::now()),
+            ..Drops::default()
+        };
+    }
+
+    /// Whether a message passes `--where` (tags were checked by the cursor).
+    fn passes(&mut self, m: &RawMessage<'_>) -> Result<bool, Error> {
+        if self.filter.is_empty() {
+            return Ok(true);
+        }
+        self.envelope.clear();
+        m.write_json(&mut self.envelope);
+        self.filter.matches(&self.envelope).map_err(filter_error)
+    }
+
+    /// Renders the cursor's current message into `self.line`.
+    fn render(&mut self, c: &Cursor) {
+        self.line.clear();
+        let Some(m) = c.current() else { return };
+        let body: &[u8] = if self.a.data_only {
+            m.data
+        } else {
+            self.envelope.clear();
+            m.write_json(&mut self.envelope);
+            &self.envelope
+        };
+        if !self.pretty || pretty::write_pretty(body, self.color, &mut self.line).is_err() {
+            self.line.extend_from_slice(body);
+        }
+        self.line.push(b'\n');
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.out.flush().map_err(stdout_error)
+    }
+}
+
+/// Moves the cursor to its next event, waiting when `wait` is given (an
+/// inner `None` waits forever). A damaged message is stepped over with a
+/// notice, so one bad frame does not stop a reader.
+fn step(c: &mut Cursor, wait: Option<Option<Duration>>) -> Result<Option<Ready>, Error> {
+    loop {
+        let r = match wait {
+            Some(w) => c.advance_wait(w),
+            None => c.advance(),
+        };
+        match r {
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                let skipped = c.skip_damaged();
+                eprintln!(
+                    "notice: skipped a damaged message ({}; {skipped} seqs)",
+                    e.message()
+                );
+            }
+            other => return other,
+        }
+    }
+}
