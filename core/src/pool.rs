@@ -49,7 +49,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// Number of retained messages: the seq span from oldest to newest
-    /// (which also counts seqs in any gap a crashed writer left).
+    /// (which also counts seqs lost in a gap or held by damaged frames).
     pub fn count(&self) -> u64 {
         match (self.oldest, self.newest) {
             (Some((o, _)), Some((n, _))) if n >= o => n - o + 1,

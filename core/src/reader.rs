@@ -48,8 +48,8 @@ pub enum Read {
     /// Nothing new yet.
     Empty,
     /// Messages this reader had not read are gone: evicted by the writer
-    /// (the cursor now points at the oldest retained message), or never
-    /// published by a writer that crashed (a gap in seqs).
+    /// (the cursor now points at the oldest retained message), or cut off
+    /// by a writer that repaired damage (a gap in seqs).
     Lapped {
         /// How many messages were lost to this reader.
         missed: u64,
@@ -156,7 +156,8 @@ impl<R: Region> Pool<R> {
                 }
                 Err(e) => return Err(e),
             };
-            match self.frame_at(c.pos) {
+            // Seq 0: only damage lies ahead, so nothing there is a match.
+            match self.frame_at(c.pos).filter(|_| c.seq != 0) {
                 Some((_, h)) if h.time_ns.get() < t => lo = c.seq + 1,
                 _ => hi = mid,
             }
@@ -179,14 +180,22 @@ impl<R: Region> Pool<R> {
         'retry: for _ in 0..RETRIES {
             let s = self.state();
             self.check_state(&s)?;
-            if seq >= s.next_seq || s.tail >= s.head {
+            if s.tail >= s.head {
                 return Err(Error::NotFound { seq });
             }
-            let mut at = match self.anchor(seq, &s) {
+            let at = match self.anchor(seq, &s) {
                 Some(c) => c.pos,
                 None => s.tail,
             };
-            let (mut min, mut damage) = (0, None);
+            if seq >= s.next_seq {
+                // Beyond next_seq: not published, unless a writer died
+                // between storing head and next_seq. The newest frame says.
+                match self.newest_from(s.last_pos, s.tail, s.head, false) {
+                    Some((_, h)) if seq <= h.seq.get() => {}
+                    _ => return Err(Error::NotFound { seq }),
+                }
+            }
+            let (mut at, mut min, mut damage) = (at, 0, None);
             while at < s.head {
                 let mut found = self.intact_at(at, s.head);
                 if found.is_none() {
@@ -214,6 +223,8 @@ impl<R: Region> Pool<R> {
                 if got >= seq.max(1) {
                     return Ok((Cursor { pos, seq: got }, damage));
                 }
+                // Damage before a seq below the target is not the target's.
+                damage = None;
                 min = got + 1;
                 at = end_of(pos, &h);
             }
@@ -252,6 +263,9 @@ impl<R: Region> Pool<R> {
     /// Copies the message with `seq` into `buf`.
     pub fn get(&self, seq: u64, buf: &mut [u8]) -> Result<FrameInfo> {
         for _ in 0..RETRIES {
+            if seq == 0 {
+                return Err(Error::NotFound { seq });
+            }
             let (mut c, damage) = self.locate_noting_damage(seq)?;
             if c.seq != seq {
                 return Err(match damage {
@@ -335,8 +349,8 @@ impl<R: Region> Pool<R> {
                     Some(cursor.seq),
                 )),
                 Ok(Slot::Frame(h)) if cursor.seq != 0 && h.seq.get() > cursor.seq => {
-                    // A gap: seqs a crashed writer counted but never published.
-                    // Told like an eviction, once the frame proves intact.
+                    // A gap: seqs lost to damage a writer cut back. Told
+                    // like an eviction, once the frame proves intact.
                     match read_payload(&self.region, &self.geo, cursor.pos, &h, buf) {
                         Ok(f) if !self.lapped(cursor.pos) => {
                             let missed = f.seq - cursor.seq;

@@ -12,8 +12,9 @@ use crate::writer::end_of;
 /// What kind of problem validation found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IssueKind {
-    /// The published state (head, tail, next seq) is inconsistent. A writer
-    /// repairs this when it next takes over the pool.
+    /// The published state (head, tail, next seq, last position) disagrees
+    /// with the ring. A writer repairs most of this when it next takes over;
+    /// state that breaks the header's invariants makes writers refuse.
     State,
     /// A frame or pad marker is damaged; its bytes are never returned.
     Frame,
@@ -47,8 +48,8 @@ pub struct Report {
     pub newest_seq: Option<u64>,
     /// Ring bytes between tail and head.
     pub used_bytes: u64,
-    /// Seqs missing between retained messages: counted by a writer that
-    /// crashed before publishing them, or cut off by damage it repaired.
+    /// Seqs missing between retained messages (or after the newest): lost
+    /// to damage a writer cut back, or held by damaged frames.
     pub gaps: u64,
     /// Problems found (each also passed to the callback).
     pub issues: u64,
@@ -143,8 +144,8 @@ impl<R: Region> Pool<R> {
                 },
             };
             let seq = h.seq.get();
-            // Seqs must grow; a jump is a gap a crashed writer left (counted,
-            // not an issue: nothing readable is wrong).
+            // Seqs must grow; a jump is a gap (counted, not an issue: what
+            // damage cost is reported where the damage is).
             match expect {
                 Some(e) if seq < e => {
                     issue(
@@ -165,7 +166,12 @@ impl<R: Region> Pool<R> {
         }
         match last {
             Some((at, _)) if at != s.last_pos => {
-                issue(IssueKind::State, "last_pos lags the newest frame (a writer died mid-publish; the next writer repairs it)", Some(at), None);
+                issue(
+                    IssueKind::State,
+                    "last_pos does not point at the newest intact frame (the next writer repairs it)",
+                    Some(at),
+                    None,
+                );
             }
             Some((_, seq)) if s.next_seq <= seq => {
                 issue(

@@ -136,9 +136,10 @@ impl<'p, R: Region> Writer<'p, R> {
                     pos = next;
                     continue;
                 }
+                // Seqs grow along the ring; they may jump over a gap.
                 Ok(Slot::Frame(h))
                     if end_of(pos, &h) <= self.head
-                        && (want == 0 || h.seq.get() == want)
+                        && h.seq.get() >= want
                         && crc_matches(region, geo, pos, &h) =>
                 {
                     Some((pos, h))

@@ -123,9 +123,11 @@ impl PoolDir {
                 .is_ok_and(|()| magic == plasmite_core::layout::MAGIC);
             let named_like_one = path.extension().is_some_and(|x| x == POOL_EXTENSION);
             if !has_magic && !named_like_one {
-                return Err(Error::new(ErrorKind::Usage, "not a pool file; refusing to delete it")
-                    .with_path(&path)
-                    .with_hint("Delete it with rm if you really mean to."));
+                return Err(
+                    Error::new(ErrorKind::Usage, "not a pool file; refusing to delete it")
+                        .with_path(&path)
+                        .with_hint("Delete it with rm if you really mean to."),
+                );
             }
         }
         std::fs::remove_file(&path).map_err(|e| Error::io(e, "delete pool", &path))

@@ -90,7 +90,8 @@ pub struct PoolInfo {
     pub max_payload: u64,
     /// Creation time, ns since the Unix epoch.
     pub created_ns: u64,
-    /// Retained messages.
+    /// Retained messages: the seq span from oldest to newest (gaps and
+    /// damaged frames included).
     pub count: u64,
     /// Seq and time of the oldest retained message.
     pub oldest: Option<(u64, u64)>,
