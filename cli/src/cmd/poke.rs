@@ -231,7 +231,10 @@ const CHUNK: usize = 256;
 /// chunks. A chunk also goes out whenever the reader is about to wait for
 /// more input, so a slow producer's records are never held back. Spent
 /// chunks and data buffers come back through `free` for reuse.
-fn spawn_reader(src: Box<dyn Read + Send>, mode: Mode) -> (Receiver<Chunk>, mpsc::Sender<Vec<Vec<u8>>>) {
+fn spawn_reader(
+    src: Box<dyn Read + Send>,
+    mode: Mode,
+) -> (Receiver<Chunk>, mpsc::Sender<Vec<Vec<u8>>>) {
     let (tx, rx) = mpsc::sync_channel::<Chunk>(MAX_BATCH / CHUNK);
     let (free_tx, free_rx) = mpsc::channel::<Vec<Vec<u8>>>();
     std::thread::spawn(move || {
@@ -241,7 +244,11 @@ fn spawn_reader(src: Box<dyn Read + Send>, mode: Mode) -> (Receiver<Chunk>, mpsc
             pending: pending.clone(),
             tx: tx.clone(),
         };
-        let mut reader = RecordReader::new(io::BufReader::with_capacity(1 << 16, src), mode, DEFAULT_RECORD_LIMIT);
+        let mut reader = RecordReader::new(
+            io::BufReader::with_capacity(1 << 16, src),
+            mode,
+            DEFAULT_RECORD_LIMIT,
+        );
         let mut spares: Vec<Vec<u8>> = Vec::new();
         while let Some(next) = reader.next_record() {
             if spares.is_empty() {
@@ -289,7 +296,10 @@ struct FlushBeforeRead {
 impl Read for FlushBeforeRead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if !send(&self.pending, &self.tx) {
-            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "appender stopped"));
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "appender stopped",
+            ));
         }
         self.inner.read(buf)
     }
@@ -329,7 +339,9 @@ fn ingest(
             let len = chunk.len();
             let mut spent = Vec::with_capacity(len);
             for item in chunk {
-                let appended = handle(ctx, a, pool, &mut batch, &tags, item, &mut tally, &mut spent)?;
+                let appended = handle(
+                    ctx, a, pool, &mut batch, &tags, item, &mut tally, &mut spent,
+                )?;
                 if let (Some(r), true) = (appended, receipts_ok) {
                     line.clear();
                     receipt_line(plan, r, &mut line);
@@ -341,7 +353,11 @@ fn ingest(
             }
             n += len;
             let _ = free.send(spent);
-            next = if n < MAX_BATCH { rx.try_recv().ok() } else { None };
+            next = if n < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         batch.finish(plan.durability)?;
         if receipts_ok {
