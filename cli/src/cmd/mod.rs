@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use plasmite::{Error, ErrorKind, PoolDir};
+use plasmite::{Error, ErrorKind, Pool, PoolDir, PoolOptions};
 
 use crate::args::{self, ArgError, Command};
 use crate::output::Term;
@@ -107,9 +107,35 @@ pub(crate) fn local_only(ctx: &Ctx, pool: &str, cmd: &str) -> Result<(), Error> 
     Ok(())
 }
 
+/// Opens `pool`; with `create` (a size), creates it first if missing. A
+/// missing pool's error hints at `retry`, the user's command with
+/// `--create` added.
+pub(crate) fn open_pool(
+    ctx: &Ctx,
+    pool: &str,
+    create: Option<u64>,
+    retry: impl FnOnce() -> Vec<String>,
+) -> Result<Pool, Error> {
+    match (ctx.dir.open(pool), create) {
+        (Err(e), Some(size)) if e.kind() == ErrorKind::NotFound => {
+            match ctx.dir.create(pool, &PoolOptions::with_size(size)) {
+                // Another process created it first: fine.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => ctx.dir.open(pool),
+                other => other,
+            }
+        }
+        (Err(e), _) => {
+            let mut words = vec![ctx.bin.to_string()];
+            words.extend(retry());
+            Err(missing_pool_hint(e, pool, words.join(" ")))
+        }
+        (ok, _) => ok,
+    }
+}
+
 /// Turns a "no such pool" error into one whose hint is the exact command to
 /// re-run with `--create`.
-pub(crate) fn missing_pool_hint(e: Error, pool: &str, retry: String) -> Error {
+fn missing_pool_hint(e: Error, pool: &str, retry: String) -> Error {
     if e.kind() != ErrorKind::NotFound {
         return e;
     }

@@ -7,12 +7,11 @@
 use std::io::{self, BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use plasmite::{Cursor, Error, ErrorKind, Pool, PoolOptions, RawMessage, Ready, Start};
+use plasmite::{Cursor, Error, ErrorKind, Pool, RawMessage, Ready, Start};
 use serde_json::json;
 
 use super::{
-    emit, is_remote, missing_pool_hint, shell_word, stdout_error, usage_error, Ctx, Outcome,
-    EXIT_TIMEOUT,
+    emit, is_remote, open_pool, shell_word, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT,
 };
 use crate::args::{OutputFormat, PeekArgs};
 use crate::filter::{Filter, FilterError};
@@ -80,30 +79,17 @@ fn filter_error(e: FilterError) -> Error {
 }
 
 fn open(ctx: &Ctx, a: &PeekArgs) -> Result<Pool, Error> {
-    match ctx.dir.open(&a.pool) {
-        Err(e) if e.kind() == ErrorKind::NotFound && a.create => {
-            match ctx.dir.create(&a.pool, &PoolOptions::default()) {
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => ctx.dir.open(&a.pool),
-                other => other,
-            }
+    let create = a.create.then_some(plasmite::DEFAULT_POOL_SIZE);
+    open_pool(ctx, &a.pool, create, || {
+        let mut words = vec!["peek".into(), shell_word(&a.pool), "--create".into()];
+        for t in &a.tags {
+            words.push(format!("--tag {}", shell_word(t)));
         }
-        Err(e) => {
-            let mut words = vec![
-                ctx.bin.to_string(),
-                "peek".into(),
-                shell_word(&a.pool),
-                "--create".into(),
-            ];
-            for t in &a.tags {
-                words.push(format!("--tag {}", shell_word(t)));
-            }
-            for w in &a.wheres {
-                words.push(format!("--where {}", shell_word(w)));
-            }
-            Err(missing_pool_hint(e, &a.pool, words.join(" ")))
+        for w in &a.wheres {
+            words.push(format!("--where {}", shell_word(w)));
         }
-        ok => ok,
-    }
+        words
+    })
 }
 
 /// Drop notices, coalesced to at most one a second.

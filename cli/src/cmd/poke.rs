@@ -11,10 +11,10 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use plasmite::json::CompactObject;
-use plasmite::{Batch, Durability, Error, ErrorKind, Pool, PoolOptions, RawMessage};
+use plasmite::{Batch, Durability, Error, ErrorKind, Pool, RawMessage};
 use serde_json::json;
 
-use super::{emit, is_remote, missing_pool_hint, shell_word, usage_error, Ctx, Outcome};
+use super::{emit, is_remote, open_pool, shell_word, usage_error, Ctx, Outcome};
 use crate::args::{self, ErrorPolicy, FileArg, InputFormat, PokeArgs};
 use crate::ingest::{
     Framing, IngestError, IngestErrorKind, Mode, RecordReader, DEFAULT_RECORD_LIMIT,
@@ -130,37 +130,20 @@ fn value_error(e: units::ValueError) -> Error {
 
 /// Opens the pool, creating it with `--create`.
 fn open(ctx: &Ctx, a: &PokeArgs, size: u64) -> Result<Pool, Error> {
-    match ctx.dir.open(&a.pool) {
-        Err(e) if e.kind() == ErrorKind::NotFound && a.create => {
-            match ctx.dir.create(&a.pool, &PoolOptions::with_size(size)) {
-                // Another process created it first: fine.
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => ctx.dir.open(&a.pool),
-                other => other,
-            }
-        }
-        Err(e) => Err(missing_pool_hint(e, &a.pool, retry_command(ctx, a))),
-        ok => ok,
-    }
+    open_pool(ctx, &a.pool, a.create.then_some(size), || retry_words(a))
 }
 
 /// The user's command again, with `--create` added.
-fn retry_command(ctx: &Ctx, a: &PokeArgs) -> String {
-    let mut words = vec![
-        ctx.bin.to_string(),
-        "poke".into(),
-        shell_word(&a.pool),
-        "--create".into(),
-    ];
+fn retry_words(a: &PokeArgs) -> Vec<String> {
+    let mut words = vec!["poke".into(), shell_word(&a.pool), "--create".into()];
     for t in &a.tags {
-        words.push("--tag".into());
-        words.push(shell_word(t));
+        words.push(format!("--tag {}", shell_word(t)));
     }
     if let Some(d) = &a.data {
         words.push(shell_word(d));
     }
     if let Some(FileArg::Path(p)) = &a.file {
-        words.push("--file".into());
-        words.push(shell_word(&p.to_string_lossy()));
+        words.push(format!("--file {}", shell_word(&p.to_string_lossy())));
     }
     if a.durability != args::Durability::Fast {
         words.push(format!("--durability {}", a.durability.name()));
@@ -171,7 +154,7 @@ fn retry_command(ctx: &Ctx, a: &PokeArgs) -> String {
     if a.errors != ErrorPolicy::Stop {
         words.push(format!("--errors {}", a.errors.name()));
     }
-    words.join(" ")
+    words
 }
 
 /// Runs `f` up to `--retry` more times on transient failures.
