@@ -70,7 +70,7 @@ impl PoolDir {
             || pool.starts_with('.');
         if bad {
             return Err(Error::new(ErrorKind::Usage, format!("invalid pool name {pool:?}"))
-                .with_hint("Use letters, digits, '-', '_' or '.', not starting with '.', or give a path containing '/'."));
+                .with_hint("A pool name must not be empty, start with '.', or contain '/' or '\\'; to use a path, include a '/'."));
         }
         Ok(())
     }

@@ -49,6 +49,10 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
             "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
         ));
     }
+    // Nothing can have been appended at a future time yet: nothing to show.
+    if since.is_some_and(|t| t > now) {
+        return Ok(0);
+    }
     let pool = open(ctx, &a)?;
     let pretty = match a.format {
         Some(OutputFormat::Pretty) => true,
@@ -92,13 +96,23 @@ fn open(ctx: &Ctx, a: &PeekArgs) -> Result<Pool, Error> {
     })
 }
 
-/// Drop notices, coalesced to at most one a second.
+/// Drop notices. Each gap in what a follower saw is reported exactly once,
+/// with the seqs on either side; consecutive drops (nothing seen between)
+/// make one gap, and notices go out at most once a second, the rest queued
+/// until then (or until peek ends).
 #[derive(Default)]
 struct Drops {
+    /// Messages missed since the last message seen.
     pending: u64,
+    /// The last message seen before them.
     last_seen: Option<u64>,
+    /// Gaps not reported yet: (count, last seen, next seen).
+    queue: std::collections::VecDeque<(u64, Option<u64>, u64)>,
     last_notice: Option<Instant>,
 }
+
+/// Least time between two drop notices.
+const NOTICE_EVERY: Duration = Duration::from_secs(1);
 
 struct Peek<'a> {
     ctx: &'a Ctx,
@@ -121,6 +135,18 @@ impl Peek<'_> {
         timeout: Option<Duration>,
         replay: Option<f64>,
     ) -> Outcome {
+        let outcome = self.run_inner(since, timeout, replay);
+        // Drops still queued by the once-a-second limit are reported now.
+        self.send_notices(true);
+        outcome
+    }
+
+    fn run_inner(
+        &mut self,
+        since: Option<u64>,
+        timeout: Option<Duration>,
+        replay: Option<f64>,
+    ) -> Outcome {
         let a = self.a;
         let tags = a.tags.clone();
         // History first: the last N matches, or everything since a time.
@@ -136,21 +162,17 @@ impl Peek<'_> {
             return self.replay(&mut cursor, speed);
         }
         // With --one, print the target-th match: the first, or with --tail N
-        // the N-th counting from the start of the tail window.
+        // the N-th counting from the start of the tail window (so the newest
+        // of N historical matches, else a later live one).
         let target = a.tail.max(1);
         let mut matched = 0u64;
-        let mut held: Option<Vec<u8>> = None;
         if history {
-            while let Some(r) = step(&mut cursor, None)? {
+            while let Some(r) = self.step(&mut cursor, None)? {
                 if !self.accept(r, &cursor)? {
                     continue;
                 }
                 matched += 1;
                 if a.one && matched < target {
-                    // Keep the newest match of the window in case it is all
-                    // there is.
-                    self.render(&cursor);
-                    held = Some(self.line.clone());
                     continue;
                 }
                 self.render(&cursor);
@@ -160,34 +182,34 @@ impl Peek<'_> {
                     return Ok(0);
                 }
             }
-            if let (true, Some(line)) =
-                (a.one && a.tail > 0 && matched >= a.tail.min(matched), held)
-            {
-                if matched >= target {
-                    emit(&mut self.out, &line)?;
-                    self.flush()?;
-                    return Ok(0);
-                }
-            }
             self.flush()?;
         }
         let mut deadline = timeout.map(|t| Instant::now() + t);
         let mut poll = Duration::from_millis(1);
         loop {
-            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if wait == Some(Duration::ZERO) {
+            self.send_notices(false);
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
                 self.flush()?;
                 return Ok(EXIT_TIMEOUT);
             }
+            // Wake up in time for a queued drop notice, too.
+            let notice = self
+                .notice_due_in()
+                .map(|d| d.max(Duration::from_millis(1)));
+            let wait = match (left, notice) {
+                (Some(l), Some(n)) => Some(l.min(n)),
+                (l, n) => l.or(n),
+            };
             let r = if a.no_notify {
-                let r = step(&mut cursor, None)?;
+                let r = self.step(&mut cursor, None)?;
                 if r.is_none() {
                     std::thread::sleep(wait.map_or(poll, |w| poll.min(w)));
                     poll = (poll * 2).min(Duration::from_millis(50));
                 }
                 r
             } else {
-                step(&mut cursor, Some(wait))?
+                self.step(&mut cursor, Some(wait))?
             };
             let Some(r) = r else { continue };
             poll = Duration::from_millis(1);
@@ -223,7 +245,7 @@ impl Peek<'_> {
                 .with_tags(self.a.tags.clone());
             let first = c.position().seq;
             let mut seqs = Vec::new();
-            while let Some(r) = step(&mut c, None)? {
+            while let Some(r) = self.step(&mut c, None)? {
                 if r != Ready::Message {
                     continue;
                 }
@@ -247,7 +269,7 @@ impl Peek<'_> {
         let mut prev: Option<u64> = None;
         let started = Instant::now();
         let mut offset = Duration::ZERO;
-        while let Some(r) = step(cursor, None)? {
+        while let Some(r) = self.step(cursor, None)? {
             if !self.accept(r, cursor)? {
                 continue;
             }
@@ -294,29 +316,45 @@ impl Peek<'_> {
 
     fn note_drops(&mut self, next_seq: u64) {
         let d = &mut self.drops;
-        if d.pending == 0 || self.a.quiet_drops {
-            d.pending = 0;
-            return;
+        if d.pending > 0 && !self.a.quiet_drops {
+            d.queue.push_back((d.pending, d.last_seen, next_seq));
         }
-        if d.last_notice
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return;
+        d.pending = 0;
+        d.last_seen = None;
+        self.send_notices(false);
+    }
+
+    /// Reports queued drops: one, if a second has passed since the last
+    /// notice, or all of them when peek is about to end.
+    fn send_notices(&mut self, all: bool) {
+        while let Some(&(count, last_seen, next_seen)) = self.drops.queue.front() {
+            let due = self
+                .drops
+                .last_notice
+                .is_none_or(|t| t.elapsed() >= NOTICE_EVERY);
+            if !all && !due {
+                return;
+            }
+            self.drops.queue.pop_front();
+            let details = json!({
+                "dropped_count": count,
+                "last_seen_seq": last_seen,
+                "next_seen_seq": next_seen,
+                "pool_path": self.pool.path(),
+            });
+            let msg = format!("dropped {count} messages");
+            self.ctx
+                .term
+                .notice("drop", "peek", &self.a.pool, &msg, details);
+            self.drops.last_notice = Some(Instant::now());
         }
-        let details = json!({
-            "dropped_count": d.pending,
-            "last_seen_seq": d.last_seen,
-            "next_seen_seq": next_seq,
-            "pool_path": self.pool.path(),
-        });
-        let msg = format!("dropped {} messages", d.pending);
-        self.ctx
-            .term
-            .notice("drop", "peek", &self.a.pool, &msg, details);
-        *d = Drops {
-            last_notice: Some(Instant::now()),
-            ..Drops::default()
-        };
+    }
+
+    /// How long the follow loop may sleep before a queued notice is due.
+    fn notice_due_in(&self) -> Option<Duration> {
+        self.drops.queue.front()?;
+        let since = self.drops.last_notice.map_or(NOTICE_EVERY, |t| t.elapsed());
+        Some(NOTICE_EVERY.saturating_sub(since))
     }
 
     /// Whether a message passes `--where` (tags were checked by the cursor).
@@ -346,29 +384,36 @@ impl Peek<'_> {
         self.line.push(b'\n');
     }
 
+    /// Moves the cursor to its next event, waiting when `wait` is given (an
+    /// inner `None` waits forever). A damaged message is stepped over with a
+    /// notice, so one bad frame does not stop a reader.
+    fn step(&self, c: &mut Cursor, wait: Option<Option<Duration>>) -> Result<Option<Ready>, Error> {
+        loop {
+            let r = match wait {
+                Some(w) => c.advance_wait(w),
+                None => c.advance(),
+            };
+            match r {
+                Err(e) if e.kind() == ErrorKind::Corrupt => {
+                    let skipped = c.skip_damaged();
+                    let details = json!({
+                        "error": e.message(),
+                        "offset": e.offset(),
+                        "pool_path": self.pool.path(),
+                        "seq": e.seq(),
+                        "skipped": skipped,
+                    });
+                    let msg = "skipped a damaged message";
+                    self.ctx
+                        .term
+                        .notice("corrupt", "peek", &self.a.pool, msg, details);
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn flush(&mut self) -> Result<(), Error> {
         self.out.flush().map_err(stdout_error)
-    }
-}
-
-/// Moves the cursor to its next event, waiting when `wait` is given (an
-/// inner `None` waits forever). A damaged message is stepped over with a
-/// notice, so one bad frame does not stop a reader.
-fn step(c: &mut Cursor, wait: Option<Option<Duration>>) -> Result<Option<Ready>, Error> {
-    loop {
-        let r = match wait {
-            Some(w) => c.advance_wait(w),
-            None => c.advance(),
-        };
-        match r {
-            Err(e) if e.kind() == ErrorKind::Corrupt => {
-                let skipped = c.skip_damaged();
-                eprintln!(
-                    "notice: skipped a damaged message ({}; {skipped} seqs)",
-                    e.message()
-                );
-            }
-            other => return other,
-        }
     }
 }

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{emit, is_remote, open_pool, shell_word, usage_error, Ctx, Outcome};
 use crate::args::{self, ErrorPolicy, FileArg, InputFormat, PokeArgs};
 use crate::ingest::{
-    Framing, IngestError, IngestErrorKind, Mode, RecordReader, DEFAULT_RECORD_LIMIT,
+    Framing, IngestError, IngestErrorKind, Mode, Record, RecordReader, DEFAULT_RECORD_LIMIT,
 };
 use crate::units;
 
@@ -241,14 +241,10 @@ fn spawn_reader(
                 }
             }
             let item = match next {
-                Ok(rec) => Item::Record {
-                    index: rec.index,
-                    line: rec.line,
-                    len: rec.bytes.len(),
-                    data: CompactObject::parse_into(rec.bytes, spares.pop().unwrap_or_default()),
-                },
-                Err(e) => Item::Bad(e, reader.framing()),
+                Ok(rec) => record_item(rec, spares.pop().unwrap_or_default()),
+                Err(e) => Err(e),
             };
+            let item = item.unwrap_or_else(|e| Item::Bad(e, reader.framing()));
             let full = {
                 let mut p = pending.borrow_mut();
                 p.push(item);
@@ -261,6 +257,23 @@ fn spawn_reader(
         send(&pending, &tx);
     });
     (rx, free_tx)
+}
+
+/// Validates one record. Malformed JSON is a framing problem, skippable
+/// under `--errors skip`; well-formed JSON that is not an object is bad data
+/// and stops the stream (see `handle`).
+fn record_item(rec: Record<'_>, buf: Vec<u8>) -> Result<Item, IngestError> {
+    match CompactObject::parse_into(rec.bytes, buf) {
+        Err(e) if serde_json::from_slice::<serde_json::Value>(rec.bytes).is_err() => {
+            Err(IngestError::invalid_record(&rec, e.message()))
+        }
+        data => Ok(Item::Record {
+            index: rec.index,
+            line: rec.line,
+            len: rec.bytes.len(),
+            data,
+        }),
+    }
 }
 
 /// Sends the pending chunk, if any; false once the appender has gone.
@@ -422,7 +435,7 @@ fn handle(
         }
         Item::Bad(e, _) => {
             let (kind, message, hint) = match e.kind {
-                IngestErrorKind::Oversize => (ErrorKind::Usage, "record exceeds size limit", None),
+                IngestErrorKind::Oversize => (ErrorKind::Usage, "record too large", None),
                 IngestErrorKind::Parse => (
                     ErrorKind::Usage,
                     "invalid json input",
