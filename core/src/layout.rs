@@ -106,8 +106,11 @@ pub struct Header {
     pub reserved1: [u8; 32],
     /// Wake-up word: bumped after every publish; readers futex-wait on it.
     pub notify: U32,
-    /// Number of readers currently waiting on `notify`.
-    pub waiters: U32,
+    /// Seconds since the Unix epoch until which a reader may be asleep on
+    /// `notify`: writers skip the wake-up call once it has passed. A deadline
+    /// rather than a count, so a reader killed in its sleep is forgotten
+    /// within seconds instead of costing every later publish a syscall.
+    pub wait_until: U32,
     /// Reserved, zero.
     pub reserved2: [u8; 56],
 }
@@ -130,8 +133,8 @@ pub mod offsets {
     pub const LAST_POS: usize = offset_of!(Header, last_pos);
     /// [`Header::notify`](super::Header::notify).
     pub const NOTIFY: usize = offset_of!(Header, notify);
-    /// [`Header::waiters`](super::Header::waiters).
-    pub const WAITERS: usize = offset_of!(Header, waiters);
+    /// [`Header::wait_until`](super::Header::wait_until).
+    pub const WAIT_UNTIL: usize = offset_of!(Header, wait_until);
 }
 
 /// The header of one frame (message) in the ring; the payload follows it.
@@ -201,7 +204,7 @@ mod tests {
         assert_eq!(offsets::NEXT_SEQ, 144);
         assert_eq!(offsets::LAST_POS, 152);
         assert_eq!(offsets::NOTIFY, 192);
-        assert_eq!(offsets::WAITERS, 196);
+        assert_eq!(offsets::WAIT_UNTIL, 196);
         assert_eq!(size_of::<FrameHeader>(), FRAME_HEADER_SIZE);
         assert_eq!(offset_of!(FrameHeader, seq), 8);
         assert_eq!(offset_of!(FrameHeader, time_ns), 16);

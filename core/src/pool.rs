@@ -242,13 +242,10 @@ impl<R: Region> Pool<R> {
         self.region.load_u32(offsets::NOTIFY)
     }
 
-    /// Registers a waiter, so writers know to issue a wake-up call.
-    pub fn add_waiter(&self) {
-        self.region.fetch_add_u32(offsets::WAITERS, 1);
-    }
-
-    /// Unregisters a waiter added with [`Pool::add_waiter`].
-    pub fn remove_waiter(&self) {
-        self.region.fetch_sub_u32(offsets::WAITERS, 1);
+    /// Announces a reader about to sleep on the notify word until at most
+    /// `until` (seconds since the Unix epoch), so writers publishing before
+    /// then issue a wake-up call. Re-announce before every sleep.
+    pub fn announce_waiter(&self, until: u32) {
+        self.region.fetch_max_u32(offsets::WAIT_UNTIL, until);
     }
 }

@@ -55,9 +55,9 @@ pub trait Region {
     /// `AcqRel` ordering; returns the previous value.
     fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32;
 
-    /// Subtracts from the 4-byte word at `offset` (4-aligned), wrapping, with
-    /// `AcqRel` ordering; returns the previous value.
-    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32;
+    /// Raises the 4-byte word at `offset` (4-aligned) to at least `value`,
+    /// with `AcqRel` ordering; returns the previous value.
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32;
 
     /// Makes all earlier writes durable, where the medium supports it.
     ///
@@ -127,9 +127,9 @@ impl Region for MemRegion<'_> {
         old
     }
 
-    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32 {
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
         let old = self.load_u32(offset);
-        self.write(offset, &old.wrapping_sub(delta).to_le_bytes());
+        self.write(offset, &old.max(value).to_le_bytes());
         old
     }
 }

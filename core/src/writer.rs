@@ -268,11 +268,12 @@ impl<'p, R: Region> Writer<'p, R> {
         region.store_u64(offsets::NEXT_SEQ, self.next_seq);
         region.store_u64(offsets::LAST_POS, self.last_pos);
         region.fetch_add_u32(offsets::NOTIFY, 1);
-        // Pairs with the fence a reader issues between registering as a
-        // waiter and re-checking the notify word: one of the two always sees
-        // the other, so no wake-up is lost.
+        // Pairs with the fence a reader issues between announcing itself and
+        // re-checking the notify word: one of the two always sees the other,
+        // so no wake-up is lost. The clock is the newest message's time.
         fence(Ordering::SeqCst);
-        region.load_u32(offsets::WAITERS) != 0 || pending
+        let now_s = (self.last_time / 1_000_000_000).min(u64::from(u32::MAX)) as u32;
+        region.load_u32(offsets::WAIT_UNTIL) >= now_s || pending
     }
 }
 

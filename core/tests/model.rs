@@ -253,8 +253,8 @@ impl Region for CutRegion<'_> {
     fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
         self.inner.fetch_add_u32(offset, delta)
     }
-    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32 {
-        self.inner.fetch_sub_u32(offset, delta)
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
+        self.inner.fetch_max_u32(offset, value)
     }
 }
 

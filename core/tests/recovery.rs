@@ -160,8 +160,8 @@ impl Region for CutRegion<'_> {
     fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
         self.inner.fetch_add_u32(offset, delta)
     }
-    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32 {
-        self.inner.fetch_sub_u32(offset, delta)
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
+        self.inner.fetch_max_u32(offset, value)
     }
 }
 
@@ -377,4 +377,22 @@ fn time_seek_past_damage_at_the_head_terminates() {
     assert_eq!(c.pos, pool.state().head);
     let c = pool.cursor(Start::Time(0)).unwrap();
     assert!(c.seq > 1, "evicted seqs are not where a time seek starts");
+}
+
+/// A reader that announced a sleep and was killed in it stops costing
+/// writers a wake-up call once its deadline has passed.
+#[test]
+fn a_dead_waiter_is_forgotten_after_its_deadline() {
+    let mut ram = vec![0u8; 8192];
+    let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+    let publish_at = |secs: u64| {
+        let mut w = pool.writer().unwrap();
+        w.append(secs * 1_000_000_000, b"", b"{}").unwrap();
+        w.publish()
+    };
+    assert!(!publish_at(90), "nobody waits yet");
+    pool.announce_waiter(100);
+    assert!(publish_at(95), "a reader may sleep until 100 s");
+    assert!(publish_at(100));
+    assert!(!publish_at(101), "its deadline has passed");
 }

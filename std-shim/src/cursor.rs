@@ -124,14 +124,17 @@ impl Cursor {
             }
             let core = &self.pool.inner.core;
             if writable {
-                core.add_waiter();
+                // Writers wake sleepers until this deadline; a margin covers
+                // the slice and clock granularity.
+                let now_s = crate::time::now_ns() / 1_000_000_000;
+                let until = now_s + slice.as_secs() + 2;
+                core.announce_waiter(until.min(u64::from(u32::MAX)) as u32);
                 // Pairs with the writer's fence between bumping the notify
-                // word and reading the waiter count (see core's publish).
+                // word and reading the deadline (see core's publish).
                 fence(Ordering::SeqCst);
                 if core.notify_word() == word {
                     wake::wait(self.pool.wake_word(), word, slice);
                 }
-                core.remove_waiter();
             } else {
                 // A read-only mapping cannot register as a waiter: poll.
                 std::thread::sleep(backoff.min(slice));

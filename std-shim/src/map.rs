@@ -135,8 +135,8 @@ impl Region for Mapping {
         self.atomic_u32(offset).fetch_add(delta, Ordering::SeqCst)
     }
 
-    fn fetch_sub_u32(&self, offset: usize, delta: u32) -> u32 {
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
         self.assert_writable();
-        self.atomic_u32(offset).fetch_sub(delta, Ordering::SeqCst)
+        self.atomic_u32(offset).fetch_max(value, Ordering::SeqCst)
     }
 }
