@@ -547,3 +547,55 @@ impl Drop for Batch<'_> {
         self.publish();
     }
 }
+
+/// Bytes per seq index slot.
+const INDEX_SLOT_BYTES: u64 = 16;
+
+impl PoolInfo {
+    /// The pool object of `pool info --json` and of the HTTP API (one
+    /// builder for both): `name` is echoed as given, `now_ns` dates the ages.
+    pub fn to_json(&self, name: &str, now_ns: u64) -> serde_json::Value {
+        use crate::time::rfc3339;
+        let time = |b: Option<(u64, u64)>| b.map(|(_, t)| rfc3339(t));
+        let age = |b: Option<(u64, u64)>| b.map(|(_, t)| now_ns.saturating_sub(t) / 1_000_000);
+        // Ring use in hundredths of a percent, rounded down.
+        let used_hundredths = if self.ring_size == 0 {
+            0
+        } else {
+            (u128::from(self.used_bytes) * 10_000 / u128::from(self.ring_size)).min(10_000) as u64
+        };
+        let mut bounds = serde_json::Map::new();
+        if let Some((seq, _)) = self.newest {
+            bounds.insert("newest".into(), seq.into());
+        }
+        if let Some((seq, _)) = self.oldest {
+            bounds.insert("oldest".into(), seq.into());
+        }
+        serde_json::json!({
+            "bounds": bounds,
+            "file_size": self.file_size,
+            "index_capacity": self.index_capacity,
+            "index_offset": self.index_offset,
+            "index_size_bytes": self.index_capacity.saturating_mul(INDEX_SLOT_BYTES),
+            "metrics": {
+                "age": {
+                    "newest_age_ms": age(self.newest),
+                    "newest_time": time(self.newest),
+                    "oldest_age_ms": age(self.oldest),
+                    "oldest_time": time(self.oldest),
+                },
+                "message_count": self.count,
+                "seq_span": self.count,
+                "utilization": {
+                    "free_bytes": self.ring_size.saturating_sub(self.used_bytes),
+                    "used_bytes": self.used_bytes,
+                    "used_percent": used_hundredths as f64 / 100.0,
+                },
+            },
+            "name": name,
+            "path": self.path.display().to_string(),
+            "ring_offset": self.ring_offset,
+            "ring_size": self.ring_size,
+        })
+    }
+}

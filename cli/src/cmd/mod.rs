@@ -41,11 +41,29 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::PoolInfo(a) => pool::info(ctx, a),
         Command::PoolDelete(a) => pool::delete(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
-        Command::Serve(_) | Command::ServeCheck(_) | Command::ServeInit(_) => Err(Error::new(
-            ErrorKind::Usage,
-            "`serve` is not available in this build yet",
-        )
-        .with_hint("Local pools work with every other command; remote access is being built.")),
+        Command::Serve(a) => {
+            let config = plasmite_server::configure(&serve_options(&a), ctx.bin)?;
+            let tty = ctx.term.stderr_tty;
+            plasmite_server::run(ctx.dir.clone(), config, |c| {
+                if tty {
+                    eprint!("{}", plasmite_server::startup_text(c));
+                }
+            })?;
+            Ok(0)
+        }
+        Command::ServeCheck(a) => {
+            let config = plasmite_server::configure(&serve_options(&a.serve), ctx.bin)?;
+            if a.json {
+                ctx.term
+                    .print_value(&plasmite_server::check_json(&config))
+                    .map_err(stdout_error)?;
+                Ok(0)
+            } else {
+                print_text(&plasmite_server::check_text(&config))
+            }
+        }
+        Command::ServeInit(_) => Err(Error::new(ErrorKind::Usage, "serve init is not built yet")
+            .with_hint("Use --token or --token-file with a token of your own, on loopback.")),
         Command::Version => {
             let v = serde_json::json!({"name": "plasmite", "version": args::VERSION});
             ctx.term.print_value(&v).map_err(stdout_error)?;
@@ -53,6 +71,29 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
         }
         Command::Completion(shell) => print_text(&args::completion_script(shell)),
         Command::Help(text) | Command::VersionText(text) => print_text(&text),
+    }
+}
+
+/// The server's options from the parsed `serve` arguments.
+fn serve_options(a: &args::ServeArgs) -> plasmite_server::Options {
+    plasmite_server::Options {
+        bind: a.bind.clone(),
+        access: match a.access {
+            args::Access::ReadOnly => plasmite_server::Access::ReadOnly,
+            args::Access::WriteOnly => plasmite_server::Access::WriteOnly,
+            args::Access::ReadWrite => plasmite_server::Access::ReadWrite,
+        },
+        allow_non_loopback: a.allow_non_loopback,
+        cors_origins: a.cors_origins.clone(),
+        token: a.token.clone(),
+        token_file: a.token_file.clone(),
+        tls_cert: a.tls_cert.clone(),
+        tls_key: a.tls_key.clone(),
+        tls_self_signed: a.tls_self_signed,
+        insecure_no_tls: a.insecure_no_tls,
+        max_body_bytes: a.max_body_bytes,
+        max_tail_timeout_ms: a.max_tail_timeout_ms,
+        max_tail_concurrency: a.max_tail_concurrency,
     }
 }
 

@@ -138,33 +138,7 @@ pub fn info(ctx: &Ctx, args: PoolInfoArgs) -> Outcome {
 /// The `pool info --json` object (also the entries of `pool create --json`).
 /// `name` echoes the reference as typed.
 pub(super) fn info_object(name: &str, i: &PoolInfo, now: u64) -> Value {
-    let m = Metrics::new(i, now);
-    json!({
-        "bounds": bounds_object(i),
-        "file_size": i.file_size,
-        "index_capacity": i.index_capacity,
-        "index_offset": i.index_offset,
-        "index_size_bytes": i.index_capacity.saturating_mul(INDEX_SLOT_BYTES),
-        "metrics": {
-            "age": {
-                "newest_age_ms": m.newest_age_ms,
-                "newest_time": m.newest_time,
-                "oldest_age_ms": m.oldest_age_ms,
-                "oldest_time": m.oldest_time,
-            },
-            "message_count": i.count,
-            "seq_span": i.count,
-            "utilization": {
-                "free_bytes": m.free_bytes,
-                "used_bytes": i.used_bytes,
-                "used_percent": m.used_hundredths as f64 / 100.0,
-            },
-        },
-        "name": name,
-        "path": i.path.display().to_string(),
-        "ring_offset": i.ring_offset,
-        "ring_size": i.ring_size,
-    })
+    i.to_json(name, now)
 }
 
 /// `{"newest":N,"oldest":M}`, or `{}` for an empty pool (never null).
