@@ -6,6 +6,9 @@ use std::cell::Cell;
 use plasmite_core::layout::{HEADER_SIZE, INDEX_SLOT_SIZE};
 use plasmite_core::*;
 
+mod common;
+use common::CutRegion;
+
 fn data(i: u64, len: usize) -> Vec<u8> {
     let mut v = format!("{{\"i\":{i},\"p\":\"").into_bytes();
     while v.len() + 2 < len {
@@ -123,46 +126,6 @@ fn a_flipped_bit_in_the_newest_frame_does_not_poison_later_times() {
         r.time_ns
     );
     assert_clean(&pool);
-}
-
-/// A region whose writes stop after a budget of bytes.
-struct CutRegion<'a> {
-    inner: MemRegion<'a>,
-    budget: Cell<usize>,
-}
-
-impl Region for CutRegion<'_> {
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-    fn read(&self, offset: usize, dst: &mut [u8]) {
-        self.inner.read(offset, dst)
-    }
-    fn write(&self, offset: usize, src: &[u8]) {
-        let n = self.budget.get().min(src.len());
-        self.budget.set(self.budget.get() - n);
-        self.inner.write(offset, &src[..n])
-    }
-    fn load_u64(&self, offset: usize) -> u64 {
-        self.inner.load_u64(offset)
-    }
-    fn store_u64(&self, offset: usize, value: u64) {
-        if self.budget.get() >= 8 {
-            self.budget.set(self.budget.get() - 8);
-            self.inner.store_u64(offset, value)
-        } else {
-            self.budget.set(0);
-        }
-    }
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.inner.load_u32(offset)
-    }
-    fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
-        self.inner.fetch_add_u32(offset, delta)
-    }
-    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
-        self.inner.fetch_max_u32(offset, value)
-    }
 }
 
 /// A batch whose writer dies at every possible byte: readers then see all of
