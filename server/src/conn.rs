@@ -9,6 +9,11 @@
 //! in a private 0700 directory) by two small threads, and closed once it
 //! has been silent in both directions for `idle`. (The same seam is where a
 //! TLS terminator goes.)
+//!
+//! On a TLS listener each connection is one thread running a rustls
+//! [`ServerConnection`] sans-IO: it polls the TCP and Unix sockets, decrypts
+//! what the client sends into tiny_http and encrypts what comes back, with the
+//! same caps and idle timeout. A failed handshake just closes the connection.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::{ServerConfig, ServerConnection};
 
 /// How often a silent connection re-checks its idle clock.
 const TICK: Duration = Duration::from_secs(1);
@@ -83,7 +90,12 @@ impl Drop for PrivateDir {
 }
 
 /// Accepts until `gate.stop` is set (then a wake-up connection unblocks it).
-pub(crate) fn accept_loop(listener: TcpListener, relay: PathBuf, gate: Arc<Gate>) {
+pub(crate) fn accept_loop(
+    listener: TcpListener,
+    relay: PathBuf,
+    gate: Arc<Gate>,
+    tls: Option<Arc<ServerConfig>>,
+) {
     for conn in listener.incoming() {
         if gate.stop.load(Ordering::SeqCst) {
             break;
@@ -95,16 +107,22 @@ pub(crate) fn accept_loop(listener: TcpListener, relay: PathBuf, gate: Arc<Gate>
         };
         if gate.open.fetch_add(1, Ordering::SeqCst) >= gate.max {
             gate.open.fetch_sub(1, Ordering::SeqCst);
-            refuse(tcp);
+            if tls.is_none() {
+                refuse(tcp);
+            }
             continue;
         }
         let g = gate.clone();
         let relay = relay.clone();
+        let tls = tls.clone();
         let spawned = std::thread::Builder::new()
             .name("pls-conn".into())
             .stack_size(STACK)
             .spawn(move || {
-                serve_conn(tcp, &relay, &g);
+                match tls {
+                    Some(cfg) => serve_tls(tcp, &relay, &g, cfg),
+                    None => serve_conn(tcp, &relay, &g),
+                }
                 g.open.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -238,4 +256,184 @@ fn serve_conn(tcp: TcpStream, relay: &Path, gate: &Gate) {
 /// [`KICK_AFTER`], so a slow request costs at most a few of these.
 fn kick(relay: &Path) {
     drop(UnixStream::connect(relay));
+}
+
+/// Relays one TLS connection: client ⇄ rustls ⇄ tiny_http, in one thread.
+fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) {
+    use std::os::fd::AsRawFd;
+    let Ok(mut tls) = ServerConnection::new(cfg) else {
+        return;
+    };
+    let Ok(unix) = UnixStream::connect(relay) else {
+        return;
+    };
+    if tcp.set_nonblocking(true).is_err() || unix.set_nonblocking(true).is_err() {
+        return;
+    }
+    let _ = tcp.set_nodelay(true);
+    let (mut tcp, mut unix) = (tcp, unix);
+    let t0 = Instant::now();
+    let ms = move || t0.elapsed().as_millis() as u64;
+    // When bytes last went up (client → server) and down, in ms from t0.
+    let (mut up_at, mut down_at, mut last_kick) = (0u64, 0u64, 0u64);
+    // Any bytes from the client (the handshake too), for the idle clock.
+    let mut heard_at = 0u64;
+    // Plaintext decrypted but not yet taken by tiny_http.
+    let mut up: Vec<u8> = Vec::new();
+    let mut client_eof = false;
+    let mut server_eof = false;
+    let mut buf = [0u8; 16 * 1024];
+    let would_block = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+        )
+    };
+    loop {
+        // Encrypted output first: as much as the socket takes.
+        while tls.wants_write() {
+            match tls.write_tls(&mut tcp) {
+                Ok(0) => return,
+                Ok(_) => down_at = ms(),
+                Err(e) if would_block(&e) => break,
+                Err(_) => return,
+            }
+        }
+        // Plaintext to tiny_http.
+        while !up.is_empty() {
+            match unix.write(&up) {
+                Ok(0) => return,
+                Ok(n) => {
+                    up.drain(..n);
+                    up_at = ms().max(1);
+                }
+                Err(e) if would_block(&e) => break,
+                Err(_) => return,
+            }
+        }
+        if client_eof && up.is_empty() {
+            let _ = unix.shutdown(Shutdown::Write);
+        }
+        if server_eof && !tls.wants_write() {
+            let _ = tcp.shutdown(Shutdown::Both);
+            return;
+        }
+        if gate.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let pending = up_at > down_at;
+        let mut fds = [
+            libc::pollfd {
+                fd: tcp.as_raw_fd(),
+                events: 0,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: unix.as_raw_fd(),
+                events: 0,
+                revents: 0,
+            },
+        ];
+        if !client_eof && up.is_empty() && tls.wants_read() {
+            fds[0].events |= libc::POLLIN;
+        }
+        if tls.wants_write() {
+            fds[0].events |= libc::POLLOUT;
+        }
+        // Read responses only once the previous ones went out (backpressure).
+        if !server_eof && !tls.wants_write() && !tls.is_handshaking() {
+            fds[1].events |= libc::POLLIN;
+        }
+        if !up.is_empty() {
+            fds[1].events |= libc::POLLOUT;
+        }
+        let wait = if pending { KICK_AFTER } else { TICK };
+        // SAFETY: `fds` is a valid array of two pollfd for the call.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, wait.as_millis() as libc::c_int) };
+        if r < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        let now = ms();
+        if now.saturating_sub(up_at.max(down_at).max(heard_at)) >= gate.idle.as_millis() as u64 {
+            return;
+        }
+        if r == 0 {
+            if pending
+                && now.saturating_sub(up_at) >= KICK_AFTER.as_millis() as u64
+                && now.saturating_sub(last_kick) >= KICK_AFTER.as_millis() as u64
+            {
+                last_kick = now;
+                kick(relay);
+            }
+            continue;
+        }
+        if fds[0].revents & libc::POLLERR != 0 {
+            return;
+        }
+        if fds[0].events & libc::POLLIN == 0 && fds[0].revents & libc::POLLHUP != 0 {
+            // The client hung up while tiny_http still has our bytes to take:
+            // do not spin on the hang-up.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ready = |i: usize, ev: libc::c_short| {
+            fds[i].revents & (ev | libc::POLLHUP | libc::POLLERR) != 0
+        };
+        if fds[0].events & libc::POLLIN != 0 && ready(0, libc::POLLIN) {
+            match tls.read_tls(&mut tcp) {
+                Ok(0) => client_eof = true,
+                Ok(_) => {
+                    if tls.process_new_packets().is_err() {
+                        // Send the alert if we can, then drop quietly.
+                        let _ = tcp.set_nonblocking(false);
+                        let _ = tcp.set_write_timeout(Some(Duration::from_millis(200)));
+                        while tls.wants_write() {
+                            if tls.write_tls(&mut tcp).is_err() {
+                                break;
+                            }
+                        }
+                        return;
+                    }
+                    heard_at = ms();
+                    loop {
+                        match tls.reader().read(&mut buf) {
+                            Ok(0) => {
+                                client_eof = true;
+                                break;
+                            }
+                            Ok(n) => up.extend_from_slice(&buf[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(_) => {
+                                client_eof = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => return,
+            }
+        }
+        if fds[1].events & libc::POLLIN != 0 && ready(1, libc::POLLIN) {
+            match unix.read(&mut buf) {
+                Ok(0) => {
+                    server_eof = true;
+                    tls.send_close_notify();
+                }
+                Ok(n) => {
+                    if tls.writer().write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                    down_at = ms();
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => {
+                    server_eof = true;
+                    tls.send_close_notify();
+                }
+            }
+        }
+    }
 }

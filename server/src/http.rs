@@ -31,9 +31,14 @@ pub(crate) struct State {
 
 pub(crate) fn run(
     dir: PoolDir,
-    config: Config,
+    mut config: Config,
     on_ready: impl FnOnce(&Config),
 ) -> Result<(), Error> {
+    // TLS files are read (and a self-signed certificate made) before binding.
+    let tls = crate::tls::load(&config.tls, config.addr)?.map(|l| {
+        config.tls_fingerprint = Some(l.fingerprint);
+        l.config
+    });
     // Block the signals in every thread (threads inherit the mask); one
     // thread takes them with sigwait.
     let signals = block_signals();
@@ -76,7 +81,7 @@ pub(crate) fn run(
     {
         let gate = gate.clone();
         let relay = private.socket();
-        std::thread::spawn(move || conn::accept_loop(listener, relay, gate));
+        std::thread::spawn(move || conn::accept_loop(listener, relay, gate, tls));
     }
     on_ready(&state.config);
     {

@@ -24,6 +24,12 @@ use serde_json::{json, Value};
 mod conn;
 mod http;
 mod stream;
+mod tls;
+
+pub use tls::{
+    fingerprint, init, init_json, init_text, random_token, self_signed, InitOptions, InitReport,
+    Tls,
+};
 
 /// The embedded web UI page.
 pub const UI_HTML: &str = include_str!("../ui/index.html");
@@ -111,6 +117,10 @@ pub struct Config {
     pub max_tail_concurrency: u64,
     /// Program name for hints (`pls` or `plasmite`).
     pub bin: &'static str,
+    /// TLS mode (the files are opened by [`run`], not [`configure`]).
+    pub tls: Tls,
+    /// SHA-256 fingerprint of the served certificate, once [`run`] loaded it.
+    pub tls_fingerprint: Option<String>,
 }
 
 fn usage(message: impl Into<String>, hint: impl Into<String>) -> Error {
@@ -191,18 +201,20 @@ pub fn configure(o: &Options, bin: &'static str) -> Result<Config, Error> {
             return Err(usage(
                 "non-loopback write requires TLS",
                 format!(
-                    "TLS is not available in this build: use --access read-only, or \
-                     --insecure-no-tls on a trusted network. {init}"
+                    "Pass --tls-cert and --tls-key (or --tls-self-signed), use --access \
+                     read-only, or --insecure-no-tls on a trusted network. {init}"
                 ),
             ));
         }
     }
-    if tls_wanted {
-        return Err(usage(
-            "TLS is not available in this build",
-            "Serve plain HTTP on loopback (drop --tls-*), or put a TLS proxy in front.",
-        ));
-    }
+    let tls = match (&o.tls_cert, &o.tls_key) {
+        (Some(cert), Some(key)) => Tls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ if o.tls_self_signed => Tls::SelfSigned,
+        _ => Tls::Disabled,
+    };
     Ok(Config {
         addr,
         access: o.access,
@@ -213,6 +225,8 @@ pub fn configure(o: &Options, bin: &'static str) -> Result<Config, Error> {
         max_tail_timeout_ms: o.max_tail_timeout_ms,
         max_tail_concurrency: o.max_tail_concurrency,
         bin,
+        tls,
+        tls_fingerprint: None,
     })
 }
 
@@ -304,7 +318,12 @@ pub fn base_url(c: &Config) -> String {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    format!("http://{host}:{}", c.addr.port())
+    let scheme = if c.tls == Tls::Disabled {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}:{}", c.addr.port())
 }
 
 /// The `serve check --json` document.
@@ -322,7 +341,7 @@ pub fn check_json(c: &Config) -> Value {
         },
         "listen": c.addr.to_string(),
         "status": "valid",
-        "tls": "disabled",
+        "tls": c.tls.as_str(),
         "web_ui": format!("{base}/ui"),
         "web_ui_pool": format!("{base}/ui/pools/demo"),
     }})
@@ -339,17 +358,18 @@ pub fn check_text(c: &Config) -> String {
     let mut s = format!(
         "{bin} serve check\n  status: valid\n  listen: {listen}\n  base_url: {base}\n  \
          web_ui: {base}/ui\n  web_ui_pool: {base}/ui/pools/demo\n  auth: {auth}\n  \
-         tls: disabled\n  access: {access}\n  cors: {cors}\n  \
+         tls: {tls}\n  access: {access}\n  cors: {cors}\n  \
          limits: body={body}B tail_timeout={tt}ms tail_concurrency={tc}\n",
         bin = c.bin,
         listen = c.addr,
         auth = c.auth,
+        tls = c.tls.as_str(),
         access = c.access.as_str(),
         body = c.max_body_bytes,
         tt = c.max_tail_timeout_ms,
         tc = c.max_tail_concurrency,
     );
-    if !c.addr.ip().is_loopback() {
+    if !c.addr.ip().is_loopback() && c.tls == Tls::Disabled {
         s.push_str(
             "  note: listening beyond loopback over plain HTTP; tokens travel in clear text\n",
         );
@@ -366,16 +386,22 @@ pub fn startup_text(c: &Config) -> String {
     } else {
         ""
     };
+    let fp = match &c.tls_fingerprint {
+        Some(f) => format!("  tls_sha256: {f}\n"),
+        None => String::new(),
+    };
+    let k = if c.tls == Tls::SelfSigned { "k" } else { "" };
     format!(
         "{bin} serve\n  listen:  {listen}\n  base_url: {base}\n  web_ui:  {base}/ui\n  \
-         auth: {auth}  tls: disabled  access: {access}\n\n\
+         auth: {auth}  tls: {tls}  access: {access}\n{fp}\n\
          next:\n  {bin} pool create demo\n  \
-         curl -s{auth_header} -H 'content-type: application/json' \
+         curl -s{k}{auth_header} -H 'content-type: application/json' \
          -d '{{\"data\":{{\"hello\":\"world\"}}}}' {base}/v0/pools/demo/append\n  \
-         curl -sN{auth_header} '{base}/v0/pools/demo/tail?timeout_ms=5000'\n  \
+         curl -sN{k}{auth_header} '{base}/v0/pools/demo/tail?timeout_ms=5000'\n  \
          stop: press Ctrl-C\n\n",
         listen = c.addr,
         auth = c.auth,
+        tls = c.tls.as_str(),
         access = c.access.as_str(),
         bin = c.bin,
     )

@@ -872,12 +872,20 @@ fn serve_check_and_startup_validation() {
             "non-loopback write requires --token-file",
         ),
         (
-            &["serve", "--tls-self-signed", "check"],
-            "TLS is not available in this build",
+            &["serve", "--tls-cert", "c.pem", "check"],
+            "TLS requires both --tls-cert and --tls-key",
         ),
         (
-            &["serve", "--tls-self-signed", "--bind", "127.0.0.1:1"],
-            "TLS is not available in this build",
+            &[
+                "serve",
+                "--tls-self-signed",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "check",
+            ],
+            "--tls-self-signed cannot be combined with --tls-cert/--tls-key",
         ),
     ] {
         let out = sb.run(args);

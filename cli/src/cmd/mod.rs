@@ -13,6 +13,7 @@ mod get;
 mod peek;
 mod poke;
 mod pool;
+mod remote;
 
 /// Exit code of `peek --timeout` expiring.
 pub const EXIT_TIMEOUT: i32 = 124;
@@ -62,8 +63,27 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
                 print_text(&plasmite_server::check_text(&config))
             }
         }
-        Command::ServeInit(_) => Err(Error::new(ErrorKind::Usage, "serve init is not built yet")
-            .with_hint("Use --token or --token-file with a token of your own, on loopback.")),
+        Command::ServeInit(a) => {
+            let report = plasmite_server::init(
+                &plasmite_server::InitOptions {
+                    bind: a.bind,
+                    output_dir: a.output_dir,
+                    token_file: a.token_file,
+                    tls_cert: a.tls_cert,
+                    tls_key: a.tls_key,
+                    force: a.force,
+                },
+                ctx.bin,
+            )?;
+            if ctx.term.stdout_tty {
+                print_text(&plasmite_server::init_text(&report, ctx.bin))
+            } else {
+                ctx.term
+                    .print_value(&plasmite_server::init_json(&report))
+                    .map_err(stdout_error)?;
+                Ok(0)
+            }
+        }
         Command::Version => {
             let v = serde_json::json!({"name": "plasmite", "version": args::VERSION});
             ctx.term.print_value(&v).map_err(stdout_error)?;

@@ -10,20 +10,15 @@ use std::time::{Duration, Instant};
 use plasmite::{Cursor, Error, ErrorKind, Pool, RawMessage, Ready, Start};
 use serde_json::json;
 
-use super::{
-    emit, is_remote, open_pool, shell_word, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT,
-};
+use super::{emit, open_pool, shell_word, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT};
 use crate::args::{OutputFormat, PeekArgs};
 use crate::filter::{Filter, FilterError};
 use crate::{pretty, units};
 
 /// Runs `peek`.
 pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
-    if is_remote(&a.pool) {
-        return Err(usage_error(
-            "remote pools are not supported by this build yet",
-            "Peek a local pool by name or path.",
-        ));
+    if super::remote::is_ref(&a.pool) {
+        return super::remote::peek(ctx, a);
     }
     let now = plasmite::time::now_ns();
     let since = match &a.since {

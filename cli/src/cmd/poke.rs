@@ -14,7 +14,7 @@ use plasmite::json::CompactObject;
 use plasmite::{Batch, Durability, Error, ErrorKind, Pool, RawMessage};
 use serde_json::json;
 
-use super::{emit, is_remote, open_pool, shell_word, usage_error, Ctx, Outcome};
+use super::{emit, open_pool, shell_word, usage_error, Ctx, Outcome};
 use crate::args::{self, ErrorPolicy, FileArg, InputFormat, PokeArgs};
 use crate::ingest::{
     Framing, IngestError, IngestErrorKind, Mode, Record, RecordReader, DEFAULT_RECORD_LIMIT,
@@ -40,11 +40,8 @@ enum Input {
 
 /// Runs `poke`.
 pub fn run(ctx: &Ctx, a: PokeArgs) -> Outcome {
-    if is_remote(&a.pool) {
-        return Err(usage_error(
-            "remote pools are not supported by this build yet",
-            "Poke a local pool by name or path.",
-        ));
+    if super::remote::is_ref(&a.pool) {
+        return super::remote::poke(ctx, a);
     }
     if a.input == InputFormat::Jq && a.errors == ErrorPolicy::Skip {
         return Err(usage_error(
