@@ -203,7 +203,10 @@ impl Error {
                 e
             }
             C::BadGeometry { what, min } => Error::new(ErrorKind::Usage, format!("{what} {min} bytes"))
-                .with_hint(format!("Use --size {} or larger.", human_min(min))),
+                .with_hint(format!(
+                    "Use a size of {} or larger (--size, or --create-size with --create).",
+                    human_min(min)
+                )),
             C::TooLarge { len, max } => Error::new(
                 ErrorKind::Usage,
                 format!("message of {len} bytes is larger than the pool's maximum of {max} bytes"),

@@ -75,7 +75,10 @@ pub fn run(ctx: &Ctx, a: PokeArgs) -> Outcome {
         match file {
             FileArg::Stdin => Input::Stream(Box::new(io::stdin())),
             FileArg::Path(p) => {
-                let f = File::open(p).map_err(|e| Error::io(e, "open input file", p))?;
+                let f = File::open(p).map_err(|e| {
+                    Error::io(e, "open input file", p)
+                        .with_hint("Check the path given to -f/--file.")
+                })?;
                 Input::Stream(Box::new(f))
             }
         }
@@ -436,7 +439,11 @@ fn handle(
                 IngestErrorKind::Parse => (
                     ErrorKind::Usage,
                     "invalid json input",
-                    Some("Use -e skip to continue or select the correct input mode."),
+                    Some(if a.input == InputFormat::Jq {
+                        "Use --in jsonl or --in auto for resyncable streams."
+                    } else {
+                        "Use -e skip to continue or select the correct input mode."
+                    }),
                 ),
                 IngestErrorKind::Io => (ErrorKind::Io, "reading input failed", None),
             };
