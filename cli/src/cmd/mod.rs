@@ -125,6 +125,37 @@ fn print_text(text: &str) -> Outcome {
     Ok(0)
 }
 
+/// Runs `f`, and up to `times` more times after `delay` while it fails in a
+/// way `transient` accepts (`--retry`, `--retry-delay`). A final failure's
+/// hint says how many attempts were made and how long they took.
+pub(crate) fn with_retry<T>(
+    times: u64,
+    delay: std::time::Duration,
+    transient: impl Fn(&Error) -> bool,
+    mut f: impl FnMut() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(e) if attempt < times && transient(&e) => {
+                attempt += 1;
+                std::thread::sleep(delay);
+            }
+            Err(e) if attempt > 0 => {
+                let waited = started.elapsed().as_millis();
+                let note = format!("Retry attempts: {} (waited {waited}ms).", attempt + 1);
+                let hint = match e.hint() {
+                    Some(h) => format!("{h} {note}"),
+                    None => note,
+                };
+                return Err(e.with_hint(hint));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A usage error from argument parsing, as a library error.
 pub fn usage(e: ArgError) -> Error {
     Error::new(ErrorKind::Usage, e.message).with_hint(e.hint)

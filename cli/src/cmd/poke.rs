@@ -157,30 +157,10 @@ fn retry_words(a: &PokeArgs) -> Vec<String> {
     words
 }
 
-/// Runs `f` up to `--retry` more times on transient failures.
-fn with_retry<T>(plan: &Plan, mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
-    let started = Instant::now();
-    let mut attempt = 0;
-    loop {
-        match f() {
-            Err(e)
-                if attempt < plan.retry && matches!(e.kind(), ErrorKind::Busy | ErrorKind::Io) =>
-            {
-                attempt += 1;
-                std::thread::sleep(plan.retry_delay);
-            }
-            Err(e) if attempt > 0 => {
-                let waited = started.elapsed().as_millis();
-                let note = format!("Retry attempts: {} (waited {waited}ms).", attempt + 1);
-                let hint = match e.hint() {
-                    Some(h) => format!("{h} {note}"),
-                    None => note,
-                };
-                return Err(e.with_hint(hint));
-            }
-            other => return other,
-        }
-    }
+/// Runs `f` up to `--retry` more times while the pool is busy or I/O fails.
+fn with_retry<T>(plan: &Plan, f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let transient = |e: &Error| matches!(e.kind(), ErrorKind::Busy | ErrorKind::Io);
+    super::with_retry(plan.retry, plan.retry_delay, transient, f)
 }
 
 fn receipt_line(plan: &Plan, r: plasmite::Receipt, out: &mut Vec<u8>) {

@@ -391,34 +391,17 @@ impl Poker {
             b",\"durability\":\"fast\"}"
         });
         let route = format!("{}/append", self.client.target.pool);
-        let started = Instant::now();
-        let mut attempt = 0;
-        let mut answer = loop {
-            match self.client.post(&route, &body) {
-                // Busy (423), a server-side failure (5xx) or no answer at
-                // all: worth another try.
-                Err(e)
-                    if attempt < self.retry
-                        && matches!(
-                            e.kind(),
-                            ErrorKind::Busy | ErrorKind::Io | ErrorKind::Internal
-                        ) =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(self.retry_delay);
-                }
-                Err(e) if attempt > 0 => {
-                    let waited = started.elapsed().as_millis();
-                    let note = format!("Retry attempts: {} (waited {waited}ms).", attempt + 1);
-                    let hint = match e.hint() {
-                        Some(h) => format!("{h} {note}"),
-                        None => note,
-                    };
-                    return Err(e.with_hint(hint));
-                }
-                other => break other?,
-            }
+        // Busy (423), a server-side failure (5xx) or no answer at all: worth
+        // another try.
+        let transient = |e: &Error| {
+            matches!(
+                e.kind(),
+                ErrorKind::Busy | ErrorKind::Io | ErrorKind::Internal
+            )
         };
+        let mut answer = super::with_retry(self.retry, self.retry_delay, transient, || {
+            self.client.post(&route, &body)
+        })?;
         let mut message = answer["message"].take();
         if let Some(m) = message.as_object_mut() {
             m.remove("data");
