@@ -3,11 +3,11 @@
 //! `args` turns the command line into a typed [`args::Cli`]; `cmd` runs it
 //! against the `plasmite` library; `output` decides how results look on a
 //! terminal and in a pipe. The remaining modules are self-contained helpers:
-//! stream ingestion, `--where` filters, value syntaxes, pretty JSON.
+//! stream ingestion, value syntaxes, pretty JSON. `--where` filters live in
+//! the library (`plasmite::filter`), shared with the server and bindings.
 
 pub mod args;
 pub mod cmd;
-pub mod filter;
 pub mod ingest;
 pub mod output;
 pub mod pretty;

@@ -87,6 +87,11 @@ impl Cursor {
         self
     }
 
+    /// The tags a message must carry to be yielded.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
     /// The pool this cursor reads.
     pub fn pool(&self) -> &Pool {
         &self.pool

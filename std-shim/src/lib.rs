@@ -31,10 +31,13 @@
 mod cursor;
 mod dir;
 mod error;
+#[cfg(feature = "filter")]
+pub mod filter;
 pub mod json;
 mod map;
 mod message;
 mod pool;
+mod tail;
 pub mod time;
 mod wake;
 
@@ -46,3 +49,4 @@ pub use plasmite_core as core;
 pub use pool::{
     Batch, Durability, Pool, PoolInfo, PoolOptions, Receipt, Validation, DEFAULT_POOL_SIZE,
 };
+pub use tail::{Tail, TailOptions, TailPoll};

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::{emit, open_pool, shell_word, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT};
 use crate::args::{OutputFormat, PeekArgs};
-use crate::filter::{Filter, FilterError};
 use crate::{pretty, units};
+use plasmite::filter::{Filter, FilterError};
 
 /// Runs `peek`.
 pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {

@@ -18,9 +18,9 @@ use serde_json::{json, Value};
 
 use super::{emit, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT};
 use crate::args::{self, ErrorPolicy, FileArg, InputFormat, OutputFormat, PeekArgs, PokeArgs};
-use crate::filter::Filter;
 use crate::ingest::{Mode, RecordReader, DEFAULT_RECORD_LIMIT};
 use crate::{pretty, units};
+use plasmite::filter::Filter;
 
 /// Whether a pool ref is meant as a URL (any scheme: wrong ones are refused
 /// by [`Target::parse`], not taken for local paths).
