@@ -230,8 +230,135 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
+/// What routing needs from a request. Implemented by tiny_http's requests
+/// and by [`PlainRequest`], so the router also runs without a socket.
+pub(crate) trait Incoming {
+    /// The request method.
+    fn method(&self) -> &Method;
+    /// The request target: path and query, as sent.
+    fn url(&self) -> &str;
+    /// The value of the first header called `name` (any case).
+    fn header(&self, name: &str) -> Option<&str>;
+    /// The declared body length, if any.
+    fn body_length(&self) -> Option<usize>;
+    /// The body.
+    fn body(&mut self) -> &mut dyn Read;
+}
+
+impl Incoming for Request {
+    fn method(&self) -> &Method {
+        Request::method(self)
+    }
+    fn url(&self) -> &str {
+        Request::url(self)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+    fn body_length(&self) -> Option<usize> {
+        Request::body_length(self)
+    }
+    fn body(&mut self) -> &mut dyn Read {
+        self.as_reader()
+    }
+}
+
+/// A request given as plain parts, for [`answer`].
+#[derive(Clone, Debug)]
+pub struct PlainRequest<'a> {
+    /// The method (`GET`, `POST`, …; any token).
+    pub method: &'a str,
+    /// The request target: path and query, as on the request line.
+    pub url: &'a str,
+    /// Header names and values, in order.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// [`PlainRequest`] with its method parsed and its body being read.
+struct Plain<'a> {
+    method: Method,
+    req: &'a PlainRequest<'a>,
+    body: &'a [u8],
+}
+
+impl Incoming for Plain<'_> {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+    fn url(&self) -> &str {
+        self.req.url
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.req
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+    fn body_length(&self) -> Option<usize> {
+        Some(self.req.body.len())
+    }
+    fn body(&mut self) -> &mut dyn Read {
+        &mut self.body
+    }
+}
+
+/// The status and body [`answer`] gives a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlainAnswer {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// The body (empty for a stream, which is set up but not run).
+    pub body: Vec<u8>,
+}
+
+/// Answers one request the way a `serve` worker would (auth, access mode,
+/// CORS, body limits, every route and its pool operation on `dir`), without
+/// a socket: for fuzzing and tests. A stream request (`tail`, `events`)
+/// that would start gets 200 and an empty body; nothing is streamed.
+pub fn answer(dir: &PoolDir, config: &Config, request: &PlainRequest<'_>) -> PlainAnswer {
+    // tiny_http rejects a request line whose method is not a token.
+    let Ok(method) = request.method.parse::<Method>() else {
+        return PlainAnswer {
+            status: 400,
+            content_type: "text/plain",
+            body: Vec::new(),
+        };
+    };
+    let state = State {
+        dir: dir.clone(),
+        config: config.clone(),
+        tails: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    };
+    let mut plain = Plain {
+        method,
+        req: request,
+        body: request.body,
+    };
+    match finish(route(&state, &mut plain)) {
+        Ok(a) => PlainAnswer {
+            status: a.status,
+            content_type: a.content_type,
+            body: a.body,
+        },
+        Err(_) => PlainAnswer {
+            status: 200,
+            content_type: "application/jsonl",
+            body: Vec::new(),
+        },
+    }
+}
+
 /// The CORS origin to echo, if the request's origin is allowed.
-pub(crate) fn allowed_origin(state: &State, request: &Request) -> Option<String> {
+pub(crate) fn allowed_origin(state: &State, request: &impl Incoming) -> Option<String> {
     let origin = header_value(request, "Origin")?;
     state
         .config
@@ -241,12 +368,8 @@ pub(crate) fn allowed_origin(state: &State, request: &Request) -> Option<String>
         .cloned()
 }
 
-pub(crate) fn header_value<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+pub(crate) fn header_value<'r>(request: &'r impl Incoming, name: &str) -> Option<&'r str> {
+    request.header(name)
 }
 
 fn respond(
@@ -294,17 +417,41 @@ pub(crate) fn respond_error(state: &State, request: Request, f: Fail) {
 }
 
 fn handle(state: &Arc<State>, mut request: Request) {
-    match route(state, &mut request) {
-        Ok(Reply::Json(body)) => respond(state, request, 200, body, "application/json", &[]),
-        Ok(Reply::Html(page)) => respond(
-            state,
-            request,
-            200,
-            page.as_bytes().to_vec(),
-            "text/html; charset=utf-8",
-            &[],
-        ),
-        Err(Routed::Fail(f)) => respond_error(state, request, f),
+    match finish(route(state, &mut request)) {
+        Ok(a) => respond(state, request, a.status, a.body, a.content_type, &a.extra),
+        Err((kind, pool, query)) => stream::start(state, request, kind, pool, query),
+    }
+}
+
+/// A complete answer, before it goes out on a connection.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    content_type: &'static str,
+    extra: Vec<(&'static str, &'static str)>,
+}
+
+/// Turns what `route` decided into an answer, or hands back a stream to
+/// start (streams answer on their own thread).
+fn finish(
+    routed: Result<Reply, Routed>,
+) -> Result<Answer, (StreamKind, plasmite::Pool, TailQuery)> {
+    let answer = |status, body, content_type| Answer {
+        status,
+        body,
+        content_type,
+        extra: Vec::new(),
+    };
+    Ok(match routed {
+        Ok(Reply::Json(body)) => answer(200, body, "application/json"),
+        Ok(Reply::Html(page)) => answer(200, page.as_bytes().to_vec(), "text/html; charset=utf-8"),
+        Err(Routed::Fail(f)) => {
+            let mut a = answer(f.status, error_body(&f.error), "application/json");
+            if f.status == 401 {
+                a.extra.push(("WWW-Authenticate", "Bearer"));
+            }
+            a
+        }
         Err(Routed::Preflight(allowed)) => {
             let mut extra = vec![("Allow", "GET, POST, DELETE, OPTIONS")];
             if allowed {
@@ -314,24 +461,27 @@ fn handle(state: &Arc<State>, mut request: Request) {
                     "authorization, content-type",
                 ));
                 extra.push(("Access-Control-Max-Age", "600"));
-                respond(state, request, 204, Vec::new(), "text/plain", &extra);
+                Answer {
+                    status: 204,
+                    body: Vec::new(),
+                    content_type: "text/plain",
+                    extra,
+                }
             } else {
                 let e = Error::new(
                     ErrorKind::Permission,
                     "forbidden: CORS origin is not allowed",
                 );
-                respond(
-                    state,
-                    request,
-                    403,
-                    error_body(&e),
-                    "application/json",
-                    &extra,
-                );
+                Answer {
+                    status: 403,
+                    body: error_body(&e),
+                    content_type: "application/json",
+                    extra,
+                }
             }
         }
-        Err(Routed::Stream(kind, pool, query)) => stream::start(state, request, kind, pool, query),
-    }
+        Err(Routed::Stream(kind, pool, query)) => return Err((kind, pool, query)),
+    })
 }
 
 /// Why `route` did not produce a body.
@@ -356,7 +506,7 @@ enum Need {
     Write,
 }
 
-fn route(state: &State, request: &mut Request) -> Result<Reply, Routed> {
+fn route(state: &State, request: &mut impl Incoming) -> Result<Reply, Routed> {
     let url = request.url().to_string();
     let (path, query) = match url.split_once('?') {
         Some((p, q)) => (p, q),
@@ -657,7 +807,7 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Checks the bearer token in constant time.
-fn authorize(state: &State, request: &Request) -> Result<(), Fail> {
+fn authorize(state: &State, request: &impl Incoming) -> Result<(), Fail> {
     let Some(token) = &state.config.token else {
         return Ok(());
     };
@@ -684,7 +834,7 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Reads a JSON request body: `application/json`, at most
 /// `--max-body-bytes` (413 beyond), a JSON object.
-fn json_body(state: &State, request: &mut Request) -> Result<Value, Fail> {
+fn json_body(state: &State, request: &mut impl Incoming) -> Result<Value, Fail> {
     let ct = header_value(request, "Content-Type").unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/json") {
@@ -707,7 +857,7 @@ fn json_body(state: &State, request: &mut Request) -> Result<Value, Fail> {
     }
     let mut body = Vec::new();
     request
-        .as_reader()
+        .body()
         .take(limit + 1)
         .read_to_end(&mut body)
         .map_err(|e| {
@@ -754,6 +904,58 @@ mod tests {
         assert!(pool_name("..").is_err());
         assert!(pool_name(".hidden").is_err());
         assert!(pool_name("ok-name").is_ok());
+    }
+
+    #[test]
+    fn plain_requests_are_routed_like_real_ones() {
+        let path = std::env::temp_dir().join(format!("pls-answer-{}", std::process::id()));
+        let dir = PoolDir::new(&path);
+        let config = crate::configure(
+            &crate::Options {
+                bind: "127.0.0.1:0".into(),
+                token: Some("t".into()),
+                max_body_bytes: 1 << 20,
+                max_tail_timeout_ms: 10,
+                max_tail_concurrency: 1,
+                ..Default::default()
+            },
+            "pls",
+        )
+        .unwrap();
+        let ask = |method, url, body: &[u8], auth: bool| {
+            let mut headers = vec![("content-type", "application/json")];
+            if auth {
+                headers.push(("Authorization", "Bearer t"));
+            }
+            let req = PlainRequest {
+                method,
+                url,
+                headers: &headers,
+                body,
+            };
+            answer(&dir, &config, &req)
+        };
+        assert_eq!(ask("GET", "/healthz", b"", false).status, 200);
+        assert_eq!(ask("GET", "/v0/pools", b"", false).status, 401);
+        assert_eq!(ask("PUT", "/v0/pools", b"", true).status, 405);
+        assert_eq!(ask("G\u{e9}T", "/healthz", b"", true).status, 400);
+        let made = ask(
+            "POST",
+            "/v0/pools",
+            br#"{"pool":"p","size_bytes":8192}"#,
+            true,
+        );
+        assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+        let sent = ask("POST", "/v0/pools/p/append", br#"{"data":{"a":1}}"#, true);
+        assert_eq!(sent.status, 200);
+        let got = ask("GET", "/v0/pools/p/messages/1", b"", true);
+        let v: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!(v["message"]["data"], json!({"a": 1}));
+        assert_eq!(ask("GET", "/v0/pools/p/tail?max=1", b"", true).status, 200);
+        assert_eq!(ask("GET", "/v0/pools/%2e%2e/info", b"", true).status, 400);
+        assert_eq!(ask("DELETE", "/v0/pools/p", b"", true).status, 200);
+        assert_eq!(ask("GET", "/v0/pools/p/info", b"", true).status, 404);
+        let _ = std::fs::remove_dir_all(&path);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!
 //! [`configure`] validates the options (shared by `serve` and `serve check`),
 //! [`check_json`]/[`check_text`] describe a valid configuration, and [`run`]
-//! serves until SIGINT or SIGTERM.
+//! serves until SIGINT or SIGTERM. [`answer`] runs the router on one
+//! request without a socket (for fuzzing and tests).
 
 // Error answers carry a full `plasmite::Error` (for its path, seq and hint);
 // they are built once per failed request, far from any hot loop.
@@ -26,6 +27,7 @@ mod http;
 mod stream;
 mod tls;
 
+pub use http::{answer, PlainAnswer, PlainRequest};
 pub use tls::{
     fingerprint, init, init_json, init_text, random_token, self_signed, InitOptions, InitReport,
     Tls,
