@@ -135,8 +135,9 @@ impl Tail {
             filter: opts.filter,
             #[cfg(feature = "filter")]
             envelope: Vec::new(),
-            max: opts.max,
-            idle_timeout: opts.idle_timeout,
+            // Unbounded while looking for where the last matches begin.
+            max: None,
+            idle_timeout: None,
             last_delivery: Instant::now(),
             delivered: 0,
             dropped: 0,
@@ -147,6 +148,10 @@ impl Tail {
             (None, start) => start.unwrap_or(Start::Oldest),
         };
         tail.cursor = pool.cursor(start)?.with_tags(opts.tags);
+        tail.max = opts.max;
+        tail.idle_timeout = opts.idle_timeout;
+        tail.last_delivery = Instant::now();
+        (tail.delivered, tail.dropped, tail.damaged) = (0, 0, 0);
         Ok(tail)
     }
 
@@ -172,8 +177,6 @@ impl Tail {
             let at_oldest = pool.info()?.oldest.is_none_or(|(o, _)| first <= o);
             if seqs.len() as u64 >= n || at_oldest {
                 let from = seqs.len().saturating_sub(n as usize);
-                self.damaged = 0;
-                self.dropped = 0;
                 return Ok(seqs.get(from).map_or(Start::Newest, |s| Start::Seq(*s)));
             }
             window = window.saturating_mul(4);
@@ -407,6 +410,10 @@ mod tests {
         assert_eq!(seqs(&mut t), [7, 9]);
         let mut t = pool.tail(TailOptions::default().last(3)).unwrap();
         assert_eq!(seqs(&mut t), [8, 9, 10]);
+        let mut t = pool
+            .tail(TailOptions::default().last(2).tags(["even"]).max(1))
+            .unwrap();
+        assert_eq!(seqs(&mut t), [8]);
         let mut t = pool.tail(TailOptions::default().last(0)).unwrap();
         assert!(seqs(&mut t).is_empty());
     }
