@@ -17,7 +17,22 @@ use output::{ColorChoice, Term};
 
 /// Runs the CLI with the process arguments and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match args::parse_env() {
+    run(args::parse_env())
+}
+
+/// Runs the CLI with `args` (without the program name) as if invoked as
+/// `bin`, returning the exit code: how the language bindings ship the CLI
+/// (a Python console script, an npm `bin`) without a second executable.
+pub fn main_with<I, T>(bin: &'static str, args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    run(args::parse(bin, args))
+}
+
+fn run(parsed: Result<args::Cli, args::ArgError>) -> i32 {
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             Term::detect(ColorChoice::Auto).print_error(&cmd::usage(e));
