@@ -122,11 +122,14 @@ impl<R: Region> Pool<R> {
     /// has not been published yet.
     fn cursor_at_seq(&self, seq: u64) -> Result<Cursor> {
         for _ in 0..RETRIES {
+            let s = self.state();
             match self.locate(seq) {
                 Err(Error::NotFound { .. }) => {
                     let c = self.cursor_newest()?;
-                    // Published in the meantime: look it up again.
-                    if c.seq > seq {
+                    // Published in the meantime: look it up again. With the
+                    // state unchanged, a seq below the newest cursor's is
+                    // simply not retained (0, or an empty pool's past).
+                    if c.seq > seq && self.state() != s {
                         continue;
                     }
                     return Ok(c);
