@@ -14,6 +14,12 @@
 //! [`ServerConnection`] sans-IO: it polls the TCP and Unix sockets, decrypts
 //! what the client sends into tiny_http and encrypts what comes back, with the
 //! same caps and idle timeout. A failed handshake just closes the connection.
+//!
+//! Either way the relay follows where each request's head and body end
+//! ([`Watch`]): a head must arrive within [`HEAD_DEADLINE`] of its first byte
+//! (as must a TLS handshake) and a body at [`BODY_RATE`] on average after
+//! that grace, so a client trickling bytes cannot hold a connection forever
+//! by never going idle.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -32,6 +38,15 @@ const TICK: Duration = Duration::from_secs(1);
 const KICK_AFTER: Duration = Duration::from_millis(100);
 /// Stack of relay threads: they only copy through a small buffer.
 const STACK: usize = 128 * 1024;
+/// Longest a request head (request line and headers) may take to arrive,
+/// counted from its first byte; also the longest TLS handshake, and the
+/// grace a request body gets before [`BODY_RATE`] applies.
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// Largest request head accepted; a longer one closes the connection.
+const MAX_HEAD: usize = 64 * 1024;
+/// Least average rate, in bytes per second, at which a request body must
+/// arrive once [`HEAD_DEADLINE`] has passed since its head ended.
+const BODY_RATE: u64 = 16 * 1024;
 
 pub(crate) struct Gate {
     pub(crate) open: AtomicU64,
@@ -189,7 +204,7 @@ fn serve_conn(tcp: TcpStream, relay: &Path, gate: &Gate) {
                         if to.write_all(&buf[..n]).is_err() {
                             break;
                         }
-                        d2.store(ms(), Ordering::Relaxed);
+                        d2.store(ms().max(1), Ordering::Relaxed);
                     }
                 }
             }
@@ -199,19 +214,32 @@ fn serve_conn(tcp: TcpStream, relay: &Path, gate: &Gate) {
     if down.is_err() {
         return;
     }
-    // Requests: client → tiny_http, closed after `idle` of silence both ways.
+    // Requests: client → tiny_http, closed after `idle` of silence both
+    // ways, or when a request is overdue (see `Watch`).
     let (mut from, mut to) = (tcp, unix);
     let mut buf = [0u8; 16 * 1024];
     let mut last_kick = 0;
+    let mut watch = Watch::new();
     loop {
         // Waiting for an answer: look again soon (see `kick`).
         let (u, d) = (up.load(Ordering::Relaxed), down_at.load(Ordering::Relaxed));
         let pending = u > d;
-        let _ = from.set_read_timeout(Some(if pending { KICK_AFTER } else { TICK }));
+        if d > 0 {
+            watch.answered(d);
+        }
+        let now = ms();
+        if watch.overdue(now) {
+            break;
+        }
+        let mut wait = if pending { KICK_AFTER } else { TICK };
+        if let Some(due) = watch.due_in(now) {
+            wait = wait.min(due);
+        }
+        let _ = from.set_read_timeout(Some(wait));
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
+                if !watch.up(&buf[..n], ms()) || to.write_all(&buf[..n]).is_err() {
                     break;
                 }
                 up.store(ms().max(1), Ordering::Relaxed);
@@ -282,6 +310,7 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
     let mut up: Vec<u8> = Vec::new();
     let mut client_eof = false;
     let mut server_eof = false;
+    let mut watch = Watch::new();
     let mut buf = [0u8; 16 * 1024];
     let would_block = |e: &std::io::Error| {
         matches!(
@@ -321,6 +350,11 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
         if gate.stop.load(Ordering::SeqCst) {
             return;
         }
+        // A handshake or request that is taking too long (see `Watch`).
+        let now = ms();
+        if watch.overdue(now) || (tls.is_handshaking() && now > HEAD_DEADLINE.as_millis() as u64) {
+            return;
+        }
         let pending = up_at > down_at;
         let mut fds = [
             libc::pollfd {
@@ -347,7 +381,10 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
         if !up.is_empty() {
             fds[1].events |= libc::POLLOUT;
         }
-        let wait = if pending { KICK_AFTER } else { TICK };
+        let mut wait = if pending { KICK_AFTER } else { TICK };
+        if let Some(due) = watch.due_in(now) {
+            wait = wait.min(due);
+        }
         // SAFETY: `fds` is a valid array of two pollfd for the call.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, wait.as_millis() as libc::c_int) };
         if r < 0 {
@@ -403,7 +440,12 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
                                 client_eof = true;
                                 break;
                             }
-                            Ok(n) => up.extend_from_slice(&buf[..n]),
+                            Ok(n) => {
+                                if !watch.up(&buf[..n], heard_at) {
+                                    return;
+                                }
+                                up.extend_from_slice(&buf[..n]);
+                            }
                             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                             Err(_) => {
                                 client_eof = true;
@@ -427,6 +469,7 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
                         return;
                     }
                     down_at = ms();
+                    watch.answered(down_at);
                 }
                 Err(e) if would_block(&e) => {}
                 Err(_) => {
@@ -435,5 +478,268 @@ fn serve_tls(tcp: TcpStream, relay: &Path, gate: &Gate, cfg: Arc<ServerConfig>) 
                 }
             }
         }
+    }
+}
+
+/// What the client of one connection is sending: between requests, a
+/// request head, or a body. The relay copies bytes without parsing HTTP, so
+/// this is all it knows of requests, and it is enough to bound how long one
+/// may take to arrive: a client trickling a head or a body a byte at a time
+/// would otherwise hold a connection, and with it a tiny_http thread (or a
+/// worker reading the body), for as long as it keeps the connection from
+/// going idle.
+pub(crate) struct Watch {
+    phase: Phase,
+    /// The head received so far (up to [`MAX_HEAD`] bytes).
+    head: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// No request being received (between requests, or waiting for an
+    /// answer): only the idle timeout applies.
+    Between,
+    /// A head whose first byte came at `since` (ms).
+    Head { since: u64 },
+    /// A body whose head ended at `since`, `got` bytes of it so far, and
+    /// `left` bytes to go (`None`: chunked, over once the answer starts).
+    Body {
+        since: u64,
+        got: u64,
+        left: Option<u64>,
+    },
+}
+
+impl Watch {
+    pub(crate) fn new() -> Watch {
+        Watch {
+            phase: Phase::Between,
+            head: Vec::new(),
+        }
+    }
+
+    /// Follows bytes the client sent, received at `now` (ms). False if a
+    /// head grew beyond [`MAX_HEAD`]: close the connection.
+    pub(crate) fn up(&mut self, mut bytes: &[u8], now: u64) -> bool {
+        while !bytes.is_empty() {
+            match &mut self.phase {
+                Phase::Between => {
+                    // Line breaks between requests are not a request.
+                    let skip = bytes.iter().take_while(|b| matches!(b, b'\r' | b'\n'));
+                    bytes = &bytes[skip.count()..];
+                    if !bytes.is_empty() {
+                        self.head.clear();
+                        self.phase = Phase::Head { since: now };
+                    }
+                }
+                Phase::Head { .. } => {
+                    let old = self.head.len();
+                    let from = old.saturating_sub(3);
+                    self.head.extend_from_slice(bytes);
+                    let Some(at) = find(&self.head[from..], b"\r\n\r\n") else {
+                        return self.head.len() <= MAX_HEAD;
+                    };
+                    // The head ends inside `bytes` (it did not end before).
+                    let end = from + at + 4;
+                    bytes = &bytes[end - old..];
+                    self.phase = match body_length(&self.head[..end]) {
+                        None => Phase::Between,
+                        Some(left) => Phase::Body {
+                            since: now,
+                            got: 0,
+                            left,
+                        },
+                    };
+                    if self.head.capacity() > 4096 {
+                        self.head = Vec::new();
+                    }
+                    self.head.clear();
+                }
+                Phase::Body { got, left, .. } => {
+                    let take = match left {
+                        Some(n) => (*n).min(bytes.len() as u64),
+                        None => bytes.len() as u64,
+                    };
+                    *got += take;
+                    bytes = &bytes[take as usize..];
+                    if let Some(n) = left {
+                        *n -= take;
+                        if *n == 0 {
+                            self.phase = Phase::Between;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Notes that answer bytes went to the client at `at` (ms): a chunked
+    /// body that began before is over (the server answers once it has read
+    /// it, or refused it).
+    pub(crate) fn answered(&mut self, at: u64) {
+        if let Phase::Body {
+            since, left: None, ..
+        } = self.phase
+        {
+            if at >= since {
+                self.phase = Phase::Between;
+            }
+        }
+    }
+
+    /// Whether the request being received is overdue at `now` (ms): a head
+    /// begun more than [`HEAD_DEADLINE`] ago, or a body arriving slower than
+    /// [`BODY_RATE`] on average after that grace.
+    pub(crate) fn overdue(&self, now: u64) -> bool {
+        let grace = HEAD_DEADLINE.as_millis() as u64;
+        match self.phase {
+            Phase::Between => false,
+            Phase::Head { since } => now.saturating_sub(since) > grace,
+            Phase::Body { since, got, .. } => {
+                now.saturating_sub(since) > grace + got.saturating_mul(1000) / BODY_RATE
+            }
+        }
+    }
+
+    /// How long until [`Watch::overdue`] can next turn true, for a poll
+    /// timeout (at least 1 ms).
+    fn due_in(&self, now: u64) -> Option<Duration> {
+        let grace = HEAD_DEADLINE.as_millis() as u64;
+        let at = match self.phase {
+            Phase::Between => return None,
+            Phase::Head { since } => since + grace + 1,
+            Phase::Body { since, got, .. } => {
+                since + grace + got.saturating_mul(1000) / BODY_RATE + 1
+            }
+        };
+        Some(Duration::from_millis(at.saturating_sub(now).max(1)))
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The body a request head announces, read as tiny_http reads it: any
+/// `Transfer-Encoding` means a chunked body of unknown length
+/// (`Some(None)`); otherwise a `Content-Length` above zero (`Some(Some(n))`);
+/// otherwise none.
+fn body_length(head: &[u8]) -> Option<Option<u64>> {
+    let mut length = None;
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = line[..colon].trim_ascii();
+        let value = line[colon + 1..].trim_ascii();
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Some(None);
+        }
+        if name.eq_ignore_ascii_case(b"content-length") && length.is_none() {
+            length = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok());
+        }
+    }
+    length.filter(|&n| n > 0).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRACE: u64 = HEAD_DEADLINE.as_millis() as u64;
+
+    #[test]
+    fn a_head_must_end_within_the_deadline() {
+        let mut w = Watch::new();
+        assert!(!w.overdue(1_000_000), "nothing sent yet");
+        assert!(w.up(b"GET /healthz HTTP/1.1\r\nHo", 100));
+        assert!(!w.overdue(100 + GRACE));
+        // Each byte counts, but not as new time: the head is still late.
+        assert!(w.up(b"s", 100 + GRACE));
+        assert!(w.overdue(101 + GRACE));
+        assert!(w.up(b"t: x\r\n\r\n", 200));
+        assert!(!w.overdue(1_000_000), "head done, no body: no deadline");
+        // The terminator split across reads is found.
+        assert!(w.up(b"GET / HTTP/1.1\r\n\r", 300));
+        assert!(w.up(b"\n", 301));
+        assert!(!w.overdue(1_000_000));
+    }
+
+    #[test]
+    fn line_breaks_between_requests_start_nothing() {
+        let mut w = Watch::new();
+        assert!(w.up(b"\r\n\r\n", 0));
+        assert!(!w.overdue(1_000_000));
+    }
+
+    #[test]
+    fn a_body_must_keep_up_the_rate() {
+        let mut w = Watch::new();
+        let head = b"POST /v0/pools/p/append HTTP/1.1\r\nContent-Length: 40000\r\n\r\n{";
+        assert!(w.up(head, 0));
+        assert!(!w.overdue(GRACE));
+        assert!(w.overdue(GRACE + 1), "one byte in the grace period");
+        let mut w = Watch::new();
+        assert!(w.up(head, 0));
+        assert!(w.up(&[b' '; 16 * 1024], 5));
+        // 16 KiB buys a second more.
+        assert!(!w.overdue(GRACE + 1000));
+        assert!(w.overdue(GRACE + 1001));
+        // The rest of the body ends it; the next request is pipelined.
+        let rest = vec![b' '; 40000 - 1 - 16 * 1024];
+        assert!(w.up(&rest, 6));
+        assert!(!w.overdue(1_000_000));
+        assert!(w.up(b"GET / HTTP/1.1\r\n", 7));
+        assert!(w.overdue(8 + GRACE));
+    }
+
+    #[test]
+    fn a_chunked_body_ends_with_the_answer() {
+        let mut w = Watch::new();
+        let head = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+        assert!(w.up(head, 50));
+        assert!(w.up(b"5\r\nab", 60));
+        w.answered(40);
+        assert!(
+            w.overdue(51 + GRACE),
+            "an answer from before does not count"
+        );
+        w.answered(70);
+        assert!(!w.overdue(1_000_000));
+    }
+
+    #[test]
+    fn heads_are_bounded() {
+        let mut w = Watch::new();
+        assert!(w.up(b"GET / HTTP/1.1\r\n", 0));
+        let line = vec![b'a'; 16 * 1024];
+        for _ in 0..3 {
+            assert!(w.up(&line, 0));
+        }
+        assert!(!w.up(&line, 0));
+    }
+
+    #[test]
+    fn body_lengths() {
+        assert_eq!(body_length(b"GET / HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(
+            body_length(b"POST / HTTP/1.1\r\ncontent-length:  12 \r\n\r\n"),
+            Some(Some(12))
+        );
+        assert_eq!(
+            body_length(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+            None
+        );
+        assert_eq!(
+            body_length(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            None
+        );
+        assert_eq!(
+            body_length(b"POST / HTTP/1.1\r\nTRANSFER-ENCODING: chunked\r\n\r\n"),
+            Some(None)
+        );
     }
 }

@@ -761,6 +761,144 @@ fn silent_connections_are_closed() {
     s.healthy();
 }
 
+/// Sends `start`, then one more byte a second, until the server closes the
+/// connection: how long that took and what it answered (if anything).
+fn trickle(mut c: TcpStream, start: &[u8], limit: Duration) -> (Duration, Vec<u8>) {
+    c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let t0 = Instant::now();
+    c.write_all(start).expect("send the start");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        assert!(t0.elapsed() < limit, "still open after {:?}", t0.elapsed());
+        match c.read(&mut buf) {
+            Ok(0) => return (t0.elapsed(), answer),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if c.write_all(b"a").is_err() {
+                    return (t0.elapsed(), answer);
+                }
+            }
+            Err(_) => return (t0.elapsed(), answer),
+        }
+    }
+}
+
+#[test]
+fn trickled_requests_are_cut_off_but_patient_clients_are_not() {
+    // A request head must arrive within 10 s of its first byte, a body at
+    // 16 KiB/s on average after that grace. Without that, a client sending a
+    // byte a second never goes idle and holds its connection forever.
+    let s = Server::start("serve-slowloris", &["--max-tail-concurrency", "1"]);
+    s.sb.create_pool("p", &[]);
+    let addr = s.addr();
+    let t0 = Instant::now();
+    let connect = || TcpStream::connect(&addr).expect("connect");
+    let head = {
+        let c = connect();
+        std::thread::spawn(move || {
+            trickle(
+                c,
+                b"GET /healthz HTTP/1.1\r\nX-Slow: ",
+                Duration::from_secs(30),
+            )
+        })
+    };
+    let body = {
+        let c = connect();
+        std::thread::spawn(move || {
+            trickle(
+                c,
+                b"POST /v0/pools/p/append HTTP/1.1\r\nContent-Type: application/json\r\n\
+                  Content-Length: 5000\r\n\r\n{\"data\":{\"x\":\"",
+                Duration::from_secs(30),
+            )
+        })
+    };
+    // A patient client: connects, says nothing for longer than the head
+    // deadline, then asks. Silence is the idle timeout's business (35 s here).
+    let patient = {
+        let mut c = connect();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(11));
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut out = Vec::new();
+            let _ = c.read_to_end(&mut out);
+            Resp::parse(&out)
+        })
+    };
+    // Enough trickling heads to fill the other connection slots (256 + 1).
+    let mut flood: Vec<TcpStream> = (0..254)
+        .map(|_| {
+            let mut c = connect();
+            c.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    // The flood holds every slot: a newcomer is refused.
+    let mut extra = TcpStream::connect(&addr).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = extra.read_to_end(&mut out);
+    Resp::parse(&out).error(503, "Busy");
+    // Keep trickling the flood; the server cuts every one of them.
+    let mut closed = 0;
+    while closed < flood.len() && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_secs(1));
+        closed = 0;
+        for c in &mut flood {
+            if c.write_all(b"a").is_err() {
+                closed += 1;
+            }
+        }
+    }
+    assert_eq!(
+        closed,
+        flood.len(),
+        "flood still open after {:?}",
+        t0.elapsed()
+    );
+    drop(flood);
+    let (took, answer) = head.join().unwrap();
+    assert!(
+        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
+        "trickled head cut after {took:?}"
+    );
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let (took, answer) = body.join().unwrap();
+    assert!(
+        took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
+        "trickled body cut after {took:?}"
+    );
+    // The worker reading the body sees it end early: a 400, or nothing.
+    if !answer.is_empty() {
+        Resp::parse(&answer).error(400, "Usage");
+    }
+    assert_eq!(patient.join().unwrap().status, 200);
+    let t = Instant::now();
+    loop {
+        match s.try_req("GET", "/healthz", &[], b"") {
+            Ok(r) if r.status == 200 => break,
+            _ if t.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            other => panic!("healthz after the slow clients: {other:?}"),
+        }
+    }
+    let info = s.get("/v0/pools/p/info").json();
+    assert_eq!(info["pool"]["metrics"]["message_count"], 0);
+}
+
 #[test]
 fn connections_beyond_the_cap_are_refused_cleanly() {
     // The cap is 256 + --max-tail-concurrency open connections.
