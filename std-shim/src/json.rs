@@ -26,12 +26,29 @@ pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         )
         .with_hint("Wrap the value in an object, e.g. {\"value\": ...}."));
     }
-    if let Err(e) = serde_json::from_slice::<IgnoredAny>(text) {
-        return Err(
-            Error::new(ErrorKind::Usage, format!("invalid JSON: {e}")).with_hint(
-                "Check the quoting: shells need single quotes around JSON, e.g. '{\"a\":1}'.",
-            ),
-        );
+    // Skipping a value, serde_json checks neither that strings are UTF-8
+    // nor what a \u escape decodes to; stored data must be both, or readers
+    // that decode it (jq filters, other languages, the HTTP API) fail on a
+    // message poke accepted. Escapes are rare, so only texts with one pay
+    // for a full decode.
+    let checked = match std::str::from_utf8(text) {
+        Err(e) => Err(format!(
+            "invalid JSON: not UTF-8 (at byte {})",
+            e.valid_up_to()
+        )),
+        Ok(_) if text.windows(2).any(|w| w == b"\\u") => {
+            serde_json::from_slice::<serde_json::Value>(text)
+                .map(drop)
+                .map_err(|e| format!("invalid JSON: {e}"))
+        }
+        Ok(_) => serde_json::from_slice::<IgnoredAny>(text)
+            .map(drop)
+            .map_err(|e| format!("invalid JSON: {e}")),
+    };
+    if let Err(message) = checked {
+        return Err(Error::new(ErrorKind::Usage, message).with_hint(
+            "Check the quoting: shells need single quotes around JSON, e.g. '{\"a\":1}'.",
+        ));
     }
     minify(text, out);
     Ok(())
@@ -146,5 +163,27 @@ mod tests {
             let e = c(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Usage, "{bad}");
         }
+    }
+
+    /// Found by the `ingest` fuzz target: serde_json skips strings without
+    /// checking them, so non-UTF-8 bytes and lone surrogate escapes were
+    /// stored as data that no JSON decoder would take back.
+    #[test]
+    fn rejects_text_that_does_not_decode() {
+        let mut out = Vec::new();
+        let e = compact_object(b"{\"a\xf9\xf9\":1}", &mut out).unwrap_err();
+        assert!(e.message().contains("UTF-8"), "{}", e.message());
+        assert!(out.is_empty());
+        for bad in [
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00x"}"#,
+            r#"{"\ud83dx":1}"#,
+        ] {
+            assert_eq!(c(bad).unwrap_err().kind(), ErrorKind::Usage, "{bad}");
+        }
+        assert_eq!(
+            c(r#"{ "e": "\ud83d\ude00 \u00e9\\u" }"#).unwrap(),
+            r#"{"e":"\ud83d\ude00 \u00e9\\u"}"#
+        );
     }
 }
