@@ -64,9 +64,9 @@ impl<R: Region> Pool<R> {
             Start::Newest => self.cursor_newest(),
             Start::Last(n) => {
                 let next = self.state().next_seq;
-                self.cursor_at_seq(next.saturating_sub(n).max(1))
+                self.cursor_at_seq(next.saturating_sub(n).max(1), true)
             }
-            Start::Seq(seq) => self.cursor_at_seq(seq),
+            Start::Seq(seq) => self.cursor_at_seq(seq, true),
             Start::Time(t) => self.cursor_at_time(t),
         }
     }
@@ -119,11 +119,26 @@ impl<R: Region> Pool<R> {
 
     /// A cursor at `seq`: at the oldest message if it was evicted, at the
     /// next one if it falls in a gap, or where new messages will appear if it
-    /// has not been published yet.
-    fn cursor_at_seq(&self, seq: u64) -> Result<Cursor> {
+    /// has not been published yet. With `report`, if damage lies where `seq`
+    /// (or what comes after it) should be, the cursor is left on the damage,
+    /// so that the first read reports it and [`Pool::skip_damaged`] steps
+    /// over it, counting the seqs lost when that is known.
+    fn cursor_at_seq(&self, seq: u64, report: bool) -> Result<Cursor> {
         for _ in 0..RETRIES {
             let s = self.state();
-            match self.locate(seq) {
+            match self.locate_noting_damage(seq) {
+                // Damage walked over on the way to `seq` itself lay below it.
+                Ok((c, Some(_))) if c.seq != 0 && c.seq == seq.max(1) => return Ok(c),
+                // The walk stepped over damage to get past `seq`: a reader
+                // starting there must hear of it, as one starting at the
+                // oldest message hears of a damaged oldest frame. The seq
+                // expected on the damage is `seq`, unless no intact frame
+                // preceded it (unknown: 0).
+                Ok((_, Some((pos, after)))) if report => {
+                    let expect = if after == 0 { 0 } else { seq };
+                    return Ok(Cursor { pos, seq: expect });
+                }
+                Ok((c, _)) => return Ok(c),
                 Err(Error::NotFound { .. }) => {
                     let c = self.cursor_newest()?;
                     // Published in the meantime: look it up again. With the
@@ -134,7 +149,7 @@ impl<R: Region> Pool<R> {
                     }
                     return Ok(c);
                 }
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Contended)
@@ -165,7 +180,9 @@ impl<R: Region> Pool<R> {
                 _ => hi = mid,
             }
         }
-        self.cursor_at_seq(lo)
+        // The search found `lo` by the times of intact frames; damage there
+        // has no time to compare, so it is stepped over as before.
+        self.cursor_at_seq(lo, false)
     }
 
     /// Finds the first retained frame whose seq is `seq` or, if that was
@@ -178,8 +195,9 @@ impl<R: Region> Pool<R> {
     }
 
     /// [`Pool::locate`], also telling where it stepped over a damaged frame
-    /// (which may have been `seq` itself).
-    fn locate_noting_damage(&self, seq: u64) -> Result<(Cursor, Option<u64>)> {
+    /// (which may have been `seq` itself) and the seq after the last intact
+    /// frame before the damage (0 if the walk met none).
+    fn locate_noting_damage(&self, seq: u64) -> Result<(Cursor, Option<(u64, u64)>)> {
         'retry: for _ in 0..RETRIES {
             let s = self.state();
             self.check_state(&s)?;
@@ -202,7 +220,7 @@ impl<R: Region> Pool<R> {
             while at < s.head {
                 let mut found = self.intact_at(at, s.head);
                 if found.is_none() {
-                    damage = Some(at);
+                    damage = Some((at, min));
                     found = resync(&self.region, &self.geo, at, s.head, min);
                 }
                 if self.lapped(at) {
@@ -272,7 +290,7 @@ impl<R: Region> Pool<R> {
             let (mut c, damage) = self.locate_noting_damage(seq)?;
             if c.seq != seq {
                 return Err(match damage {
-                    Some(pos) => Error::corrupt("message damaged", Some(pos), Some(seq)),
+                    Some((pos, _)) => Error::corrupt("message damaged", Some(pos), Some(seq)),
                     None => Error::NotFound { seq },
                 });
             }

@@ -359,3 +359,81 @@ fn a_dead_waiter_is_forgotten_after_its_deadline() {
     assert!(publish_at(100));
     assert!(!publish_at(101), "its deadline has passed");
 }
+
+/// Regression (found by the crash and load campaign): a cursor started at a
+/// seq (`Start::Seq`, `Start::Last`) stepped over damage at
+/// or after that seq without a word, so `pls peek --tail N` on a pool whose
+/// oldest messages were damaged, or all of them, printed what was left and
+/// never said that anything was skipped. Now the first read reports the
+/// damage, and `skip_damaged` steps over it and counts it when it can.
+#[test]
+fn a_cursor_started_on_damage_reports_it() {
+    const LEN: usize = 100;
+    let size = frame_size(LEN as u64) as usize;
+    let mut ram = vec![0u8; 16384];
+    let ring_offset;
+    {
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        append_all(&pool, 1..41, LEN); // seqs 1..=40, frame k at (k - 1) * size
+        assert_eq!(pool.state().tail, 0);
+        ring_offset = pool.geometry().ring_offset as usize;
+    }
+    let frame = |seq: usize| ring_offset + (seq - 1) * size;
+    ram[frame(1)] ^= 0xff; // the oldest frame's commit word
+    ram[frame(20) + 40] ^= 0x01; // a payload byte of seq 20
+    for seq in 38..=40 {
+        ram[frame(seq)..frame(seq) + size].fill(0); // the newest three
+    }
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let first = |start: Start, buf: &mut [u8]| {
+        let mut c = pool.cursor(start).unwrap();
+        let r = pool.read(&mut c, buf);
+        (
+            c,
+            r.map(|r| match r {
+                Read::Message(f) => f.seq,
+                other => panic!("{start:?}: {other:?}"),
+            }),
+        )
+    };
+
+    // Starting on a damaged frame: Corrupt first, then the next intact one.
+    for (start, next) in [
+        (Start::Seq(1), 2),
+        (Start::Last(100), 2),
+        (Start::Seq(20), 21),
+        (Start::Last(21), 21),
+    ] {
+        let (mut c, r) = first(start, &mut buf);
+        assert!(matches!(r, Err(Error::Corrupt(_))), "{start:?}: {r:?}");
+        let skipped = pool.skip_damaged(&mut c);
+        assert!(skipped <= 1, "{start:?}: skipped {skipped}");
+        match pool.read(&mut c, &mut buf) {
+            Ok(Read::Message(f)) => assert_eq!(f.seq, next, "{start:?}"),
+            other => panic!("{start:?}: then {other:?}"),
+        }
+    }
+    // Past a damaged seq from an intact one before it: the count is exact.
+    let (mut c, r) = first(Start::Seq(20), &mut buf);
+    assert!(r.is_err());
+    if c.seq == 20 {
+        assert_eq!(pool.skip_damaged(&mut c), 1);
+    }
+    // Damage below the start is not the reader's: no error.
+    for (start, want) in [
+        (Start::Seq(2), 2),
+        (Start::Seq(21), 21),
+        (Start::Last(20), 21),
+    ] {
+        assert_eq!(first(start, &mut buf).1.ok(), Some(want), "{start:?}");
+    }
+    // Damage that runs up to the head: Corrupt, then the head, every lost
+    // seq counted.
+    let (mut c, r) = first(Start::Seq(38), &mut buf);
+    assert!(matches!(r, Err(Error::Corrupt(_))), "{r:?}");
+    assert_eq!(pool.skip_damaged(&mut c), 3);
+    assert!(matches!(pool.read(&mut c, &mut buf), Ok(Read::Empty)));
+    let (_, r) = first(Start::Last(1), &mut buf);
+    assert!(matches!(r, Err(Error::Corrupt(_))), "{r:?}");
+}
