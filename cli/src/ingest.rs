@@ -896,6 +896,12 @@ impl<R: Read> RecordReader<R> {
                         describe_byte(other)
                     ),
                 };
+                // Read on to the end of the line (or the snippet's length), so
+                // the snippet does not depend on how the input arrived.
+                while find_byte(&self.buf[self.head..self.tail], b'\n').is_none()
+                    && self.tail - self.head < SNIPPET_LIMIT
+                    && self.fill()?
+                {}
                 let window = &self.buf[self.head..self.tail.min(self.head + SNIPPET_LIMIT)];
                 let end = find_byte(window, b'\n').unwrap_or(window.len());
                 Ok(Some(Self::parse_failure(line, message, &window[..end])))
