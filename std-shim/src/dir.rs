@@ -26,6 +26,12 @@ pub struct PoolEntry {
     pub info: Result<PoolInfo>,
 }
 
+/// Longest file name Linux file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+/// What a pool's temporary name while it is created (`.NAME.PID.tmp`)
+/// adds to its file name, at most.
+const TMP_EXTRA: usize = ".".len() + ".4294967295.tmp".len();
+
 impl PoolDir {
     /// The default directory: `$PLASMITE_DIR`, else `~/.plasmite/pools`.
     pub fn default_path() -> PathBuf {
@@ -71,6 +77,22 @@ impl PoolDir {
         if bad {
             return Err(Error::new(ErrorKind::Usage, format!("invalid pool name {pool:?}"))
                 .with_hint("A pool name must not be empty, start with '.', or contain '/' or '\\'; to use a path, include a '/'."));
+        }
+        // Longer file names (or their temporary names while created) fail
+        // in the file system, as an I/O error (a 500 from `pls serve`)
+        // rather than a usage error.
+        let file_len = if pool.ends_with(".plasmite") {
+            pool.len()
+        } else {
+            pool.len() + 1 + POOL_EXTENSION.len()
+        };
+        if file_len + TMP_EXTRA > NAME_MAX {
+            let max = NAME_MAX - TMP_EXTRA - 1 - POOL_EXTENSION.len();
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("pool name too long ({} bytes; the most is {max})", pool.len()),
+            )
+            .with_hint("Pick a shorter name."));
         }
         Ok(())
     }
