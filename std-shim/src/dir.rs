@@ -90,7 +90,10 @@ impl PoolDir {
             let max = NAME_MAX - TMP_EXTRA - 1 - POOL_EXTENSION.len();
             return Err(Error::new(
                 ErrorKind::Usage,
-                format!("pool name too long ({} bytes; the most is {max})", pool.len()),
+                format!(
+                    "pool name too long ({} bytes; the most is {max})",
+                    pool.len()
+                ),
             )
             .with_hint("Pick a shorter name."));
         }
