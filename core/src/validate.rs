@@ -110,7 +110,21 @@ impl<R: Region> Pool<R> {
                 Ok(Slot::Frame(h))
                     if end_of(pos, &h) <= s.head && crc_matches(region, geo, pos, &h) =>
                 {
-                    Some(h)
+                    match expect {
+                        // An intact frame with an older seq is stale (say, a
+                        // page that reverted in a power cut): readers and the
+                        // writer's recovery step over it, and so does this walk.
+                        Some(e) if h.seq.get() < e => {
+                            issue(
+                                IssueKind::Sequence,
+                                "seq does not grow along the ring",
+                                Some(pos),
+                                Some(e),
+                            );
+                            None
+                        }
+                        _ => Some(h),
+                    }
                 }
                 Ok(Slot::Frame(h)) if end_of(pos, &h) <= s.head => {
                     issue(
@@ -138,25 +152,16 @@ impl<R: Region> Pool<R> {
             };
             let (at, h) = match good {
                 Some(h) => (pos, h),
-                None => match resync(region, geo, pos, s.head, 0) {
+                None => match resync(region, geo, pos, s.head, expect.unwrap_or(0)) {
                     Some(found) => found,
                     None => break,
                 },
             };
             let seq = h.seq.get();
-            // Seqs must grow; a jump is a gap (counted, not an issue: what
-            // damage cost is reported where the damage is).
-            match expect {
-                Some(e) if seq < e => {
-                    issue(
-                        IssueKind::Sequence,
-                        "seq does not grow along the ring",
-                        Some(at),
-                        Some(e),
-                    );
-                }
-                Some(e) if seq > e => report.gaps += seq - e,
-                _ => {}
+            // A jump is a gap (counted, not an issue: what damage cost is
+            // reported where the damage is); seqs never go back here.
+            if let Some(e) = expect.filter(|&e| seq > e) {
+                report.gaps += seq - e;
             }
             first.get_or_insert(seq);
             count += 1;

@@ -33,3 +33,53 @@ fn cursor_at_a_seq_below_an_empty_pools_next_seq_starts_at_the_head() {
         assert_eq!(pool.read(&mut { c }, &mut buf).unwrap(), Read::Empty);
     }
 }
+
+/// `fuzz/` target `frame`: after damage, validation stepped onto any intact
+/// frame, even one with an older seq (a stale frame, as a page that reverted
+/// in a power cut leaves), and counted it as a message, while readers and
+/// the writer's recovery step over such frames. Validation now does too.
+#[test]
+fn validation_steps_over_stale_frames_like_readers_do() {
+    let mut ram = vec![0u8; 8192];
+    let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+    let geo = *pool.geometry();
+    let mut w = pool.writer().unwrap();
+    let at: Vec<usize> = (1..=20u64)
+        .map(|i| {
+            let a = w
+                .append(i, b"", format!("{{\"i\":{i:03}}}").as_bytes())
+                .unwrap();
+            (geo.ring_offset + a.pos % geo.ring_size) as usize
+        })
+        .collect();
+    w.publish();
+    drop(w);
+    drop(pool);
+    let size = at[1] - at[0];
+    // Seq 10 damaged; seq 3's frame, intact, where seq 11 was.
+    ram[at[9] + 40] ^= 1;
+    ram.copy_within(at[2]..at[2] + size, at[10]);
+    let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+    let mut c = pool.cursor(Start::Oldest).unwrap();
+    let mut buf = [0u8; 256];
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        match pool.read(&mut c, &mut buf) {
+            Ok(Read::Message(f)) => seen.push(f.seq),
+            Ok(Read::Empty) => break,
+            Ok(Read::Lapped { .. }) => {}
+            Err(Error::Corrupt(_)) => {
+                pool.skip_damaged(&mut c);
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    let want: Vec<u64> = (1..=9).chain(12..=20).collect();
+    assert_eq!(seen, want);
+    let mut kinds = Vec::new();
+    let report = pool.validate(|i| kinds.push(i.kind));
+    assert_eq!(report.messages, want.len() as u64, "{kinds:?}");
+    assert_eq!((report.oldest_seq, report.newest_seq), (Some(1), Some(20)));
+    assert_eq!(report.gaps, 2, "seqs 10 and 11");
+    assert!(kinds.contains(&IssueKind::Frame) && !kinds.contains(&IssueKind::State));
+}
