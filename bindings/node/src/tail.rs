@@ -1,0 +1,348 @@
+//! `NativeTail`: a library `Tail` whose waits run on a thread of its own.
+//!
+//! Reading what is already in the pool is a memory copy, so `readNow` does it
+//! right on the JavaScript thread, many messages per call. Only when nothing
+//! is there does `wait` hand the tail to its worker thread, which sleeps on
+//! the pool's futex and settles a promise once something arrives: the event
+//! loop never blocks, and a waiting tail holds no libuv pool thread (which
+//! `fs`, `dns` and `zlib` share). The worker waits in short slices so that
+//! `cancel` takes effect within one slice.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi::JsDeferred;
+use napi_derive::napi;
+use plasmite::{Tail, TailPoll};
+
+use crate::error::{to_js, OrThrow};
+
+/// Longest a cancelled wait goes unnoticed. New messages wake the worker at
+/// once (futex); this only bounds how long `cancel` takes.
+const SLICE: Duration = Duration::from_millis(20);
+
+/// What a read found.
+enum Chunk {
+    /// Envelopes: a JSON array, or one per line (see `NativeTail::lines`).
+    Batch(String),
+    /// Nothing yet; the tail goes on.
+    Nothing,
+    /// The tail is over (max reached, idle timeout, or cancelled).
+    End,
+}
+
+/// How much one read may return.
+#[derive(Clone, Copy)]
+struct Limits {
+    messages: u32,
+    bytes: usize,
+}
+
+struct State {
+    tail: Tail,
+    ended: bool,
+    // An error met after some messages were already batched: reported by
+    // the next read, so those messages are not lost.
+    held_error: Option<plasmite::Error>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    // Batches as lines (`e1\ne2`) rather than a JSON array (`[e1,e2]`).
+    lines: bool,
+    cancelled: AtomicBool,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    damaged: AtomicU64,
+    next_seq: AtomicU64,
+}
+
+type Resolver = Box<dyn FnOnce(Env) -> Result<Option<String>> + Send>;
+
+/// One `wait` request for the worker thread.
+struct Job {
+    limits: Limits,
+    deferred: JsDeferred<Option<String>, Resolver>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads up to `limits` of what is there, waiting at most `first_wait`
+    /// for the first message.
+    fn collect(
+        &self,
+        state: &mut State,
+        limits: Limits,
+        first_wait: Duration,
+    ) -> plasmite::Result<Chunk> {
+        if let Some(e) = state.held_error.take() {
+            return Err(e);
+        }
+        if state.ended || self.cancelled.load(Ordering::Acquire) {
+            state.ended = true;
+            return Ok(Chunk::End);
+        }
+        let (open, sep) = if self.lines {
+            (None, b'\n')
+        } else {
+            (Some(b'['), b',')
+        };
+        let mut out = Vec::with_capacity(4096);
+        out.extend(open);
+        let mut n = 0u32;
+        let mut wait = first_wait;
+        loop {
+            match state.tail.poll(Some(wait)) {
+                Ok(TailPoll::Message(m)) => {
+                    if n > 0 {
+                        out.push(sep);
+                    }
+                    m.write_json(&mut out);
+                    n += 1;
+                    wait = Duration::ZERO;
+                    if n >= limits.messages || out.len() >= limits.bytes {
+                        break;
+                    }
+                }
+                Ok(TailPoll::Pending) => break,
+                Ok(TailPoll::End) => {
+                    state.ended = true;
+                    break;
+                }
+                Err(e) if n == 0 => {
+                    self.record(&state.tail);
+                    return Err(e);
+                }
+                Err(e) => {
+                    state.held_error = Some(e);
+                    break;
+                }
+            }
+        }
+        self.record(&state.tail);
+        if n == 0 {
+            return Ok(if state.ended {
+                Chunk::End
+            } else {
+                Chunk::Nothing
+            });
+        }
+        if open.is_some() {
+            out.push(b']');
+        }
+        // Envelopes are UTF-8 (data was validated as JSON text when
+        // appended, and frames are checksummed); lossy only as a fallback.
+        let text = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok(Chunk::Batch(text))
+    }
+
+    /// Waits (in slices, watching for `cancel`) until something arrives or
+    /// the tail ends.
+    fn wait(&self, limits: Limits) -> plasmite::Result<Chunk> {
+        let mut state = self.lock();
+        loop {
+            match self.collect(&mut state, limits, SLICE)? {
+                Chunk::Nothing => continue,
+                found => return Ok(found),
+            }
+        }
+    }
+
+    fn record(&self, tail: &Tail) {
+        self.delivered.store(tail.delivered(), Ordering::Relaxed);
+        self.dropped.store(tail.dropped(), Ordering::Relaxed);
+        self.damaged.store(tail.damaged(), Ordering::Relaxed);
+        self.next_seq.store(tail.next_seq(), Ordering::Relaxed);
+    }
+}
+
+/// A filtered, bounded reader of one pool (see the module docs).
+#[napi]
+pub struct NativeTail {
+    shared: Arc<Shared>,
+    // The worker thread's queue, started by the first `wait`.
+    jobs: Option<Sender<Job>>,
+}
+
+impl NativeTail {
+    pub(crate) fn new(tail: Tail, lines: bool) -> Self {
+        let next_seq = tail.next_seq();
+        NativeTail {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    tail,
+                    ended: false,
+                    held_error: None,
+                }),
+                lines,
+                cancelled: AtomicBool::new(false),
+                delivered: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+                damaged: AtomicU64::new(0),
+                next_seq: AtomicU64::new(next_seq),
+            }),
+            jobs: None,
+        }
+    }
+
+    fn worker(&mut self) -> plasmite::Result<&Sender<Job>> {
+        if self.jobs.is_none() {
+            let (tx, rx) = channel::<Job>();
+            let shared = Arc::clone(&self.shared);
+            std::thread::Builder::new()
+                .name("plasmite-tail".into())
+                .spawn(move || {
+                    for job in rx {
+                        let outcome = shared.wait(job.limits);
+                        let resolver: Resolver = Box::new(move |env| match outcome {
+                            Ok(Chunk::Batch(text)) => Ok(Some(text)),
+                            Ok(Chunk::Nothing | Chunk::End) => Ok(None),
+                            Err(e) => Err(to_js(&env, &e)),
+                        });
+                        job.deferred.resolve(resolver);
+                    }
+                })
+                .map_err(|e| {
+                    plasmite::Error::new(
+                        plasmite::ErrorKind::Io,
+                        format!("cannot start a tail thread: {e}"),
+                    )
+                })?;
+            self.jobs = Some(tx);
+        }
+        Ok(self.jobs.as_ref().expect("set just above"))
+    }
+}
+
+fn limits(max_messages: u32, max_bytes: u32) -> Limits {
+    Limits {
+        messages: max_messages.max(1),
+        bytes: (max_bytes as usize).max(1),
+    }
+}
+
+#[napi]
+impl NativeTail {
+    /// What is there now, without waiting: up to `max_messages` envelopes
+    /// (fewer once `max_bytes` is passed) as a JSON array or one per line, `""` when
+    /// nothing has arrived yet, `null` once the tail is over.
+    #[napi]
+    pub fn read_now(&self, env: Env, max_messages: u32, max_bytes: u32) -> Result<Option<String>> {
+        // The worker holds the state only while a `wait` is pending; then
+        // there is nothing to read here either.
+        let Ok(mut state) = self.shared.state.try_lock() else {
+            return Ok(Some(String::new()));
+        };
+        let chunk = self
+            .shared
+            .collect(&mut state, limits(max_messages, max_bytes), Duration::ZERO)
+            .or_throw(&env)?;
+        Ok(match chunk {
+            Chunk::Batch(text) => Some(text),
+            Chunk::Nothing => Some(String::new()),
+            Chunk::End => None,
+        })
+    }
+
+    /// Waits on the tail's own thread until at least one message is there:
+    /// resolves to envelopes as in `readNow`, or `null` once the tail is over
+    /// or cancelled; rejects with a `PlasmiteError`.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn wait<'env>(
+        &mut self,
+        env: &'env Env,
+        max_messages: u32,
+        max_bytes: u32,
+    ) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<Option<String>, Resolver>()?;
+        let job = Job {
+            limits: limits(max_messages, max_bytes),
+            deferred,
+        };
+        let sent = self.worker().or_throw(env)?.send(job);
+        if let Err(std::sync::mpsc::SendError(job)) = sent {
+            // The worker is gone (it cannot panic, but be safe): end here.
+            job.deferred.resolve(Box::new(|_| Ok(None)));
+        }
+        Ok(promise)
+    }
+
+    /// The next message's envelope as bytes, blocking this thread until it
+    /// arrives; `null` once the tail is over. For scripts that want a plain
+    /// loop; servers should use the async iterator instead.
+    #[napi]
+    pub fn next_json(&self, env: Env) -> Result<Option<BufferSlice<'_>>> {
+        let mut state = self.shared.lock();
+        if let Some(e) = state.held_error.take() {
+            return Err(to_js(&env, &e));
+        }
+        if state.ended || self.shared.cancelled.load(Ordering::Acquire) {
+            state.ended = true;
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        let found = match state.tail.next_raw() {
+            Ok(Some(m)) => {
+                m.write_json(&mut out);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                self.shared.record(&state.tail);
+                return Err(to_js(&env, &e));
+            }
+        };
+        self.shared.record(&state.tail);
+        if !found {
+            state.ended = true;
+            return Ok(None);
+        }
+        BufferSlice::copy_from(&env, out).map(Some)
+    }
+
+    /// Ends the tail: a pending `wait` resolves to `null` within a few
+    /// milliseconds, and every later read finds the end.
+    #[napi]
+    pub fn cancel(&self) {
+        self.shared.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Messages delivered so far.
+    #[napi(getter)]
+    pub fn delivered(&self) -> f64 {
+        self.shared.delivered.load(Ordering::Relaxed) as f64
+    }
+
+    /// Messages writers evicted before this tail could read them.
+    #[napi(getter)]
+    pub fn dropped(&self) -> f64 {
+        self.shared.dropped.load(Ordering::Relaxed) as f64
+    }
+
+    /// Damaged frames stepped over.
+    #[napi(getter)]
+    pub fn damaged(&self) -> f64 {
+        self.shared.damaged.load(Ordering::Relaxed) as f64
+    }
+
+    /// The seq read next: resume after a restart with `sinceSeq` of this.
+    #[napi(getter)]
+    pub fn next_seq(&self) -> f64 {
+        self.shared.next_seq.load(Ordering::Relaxed) as f64
+    }
+}
+
+impl Drop for NativeTail {
+    fn drop(&mut self) {
+        // Collected by the GC: stop a pending wait; dropping the queue then
+        // ends the worker thread.
+        self.shared.cancelled.store(true, Ordering::Release);
+    }
+}
