@@ -40,6 +40,9 @@ function responseError(status, text) {
 
 function checkName(name) {
   if (typeof name !== 'string' || name === '') throw usageError('pool name must be a non-empty string');
+  // URL parsing collapses a "." or ".." path segment (even percent-encoded)
+  // before the request leaves, so the server could never refuse these.
+  if (name === '.' || name === '..') throw usageError(`invalid pool name ${JSON.stringify(name)}`);
   return encodeURIComponent(name);
 }
 
