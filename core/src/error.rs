@@ -51,6 +51,15 @@ pub enum Error {
         /// Bytes needed.
         needed: usize,
     },
+    /// A named reader's name is not 1 to 32 bytes of `[A-Za-z0-9._-]`.
+    BadReaderName,
+    /// Every named-reader slot is taken.
+    ReadersFull {
+        /// Slots in the table.
+        capacity: u32,
+    },
+    /// The pool has no named-reader table (made by a build without one).
+    NoReaderTable,
     /// The writer kept moving faster than this reader could take a
     /// consistent snapshot; retrying later will succeed.
     Contended,
@@ -91,6 +100,13 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { needed } => {
                 write!(f, "buffer too small: {needed} bytes needed")
             }
+            Error::BadReaderName => f.write_str(
+                "a reader name must be 1 to 32 characters of letters, digits, '.', '_' or '-'",
+            ),
+            Error::ReadersFull { capacity } => {
+                write!(f, "all {capacity} named-reader slots of the pool are taken")
+            }
+            Error::NoReaderTable => f.write_str("this pool has no room for named readers"),
             Error::Contended => f.write_str("writer too busy to take a consistent snapshot"),
         }
     }

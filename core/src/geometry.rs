@@ -29,6 +29,10 @@ pub struct Geometry {
     pub index_capacity: u64,
     /// Seqs that are multiples of this have an index entry (0: no index).
     pub index_stride: u64,
+    /// Offset of the named-reader table (0: the pool has none).
+    pub readers_offset: u64,
+    /// Slots in the named-reader table.
+    pub readers_capacity: u32,
     /// Offset of the ring.
     pub ring_offset: u64,
     /// Ring size in bytes.
@@ -54,7 +58,12 @@ impl Geometry {
                 what: "index would take more than half the pool; raise the size to at least",
                 min: capacity.saturating_mul(INDEX_SLOT_SIZE as u64 * 2),
             })?;
-        let ring_offset = align_up(HEADER_SIZE as u64 + index_bytes, RING_ALIGN);
+        // The named-reader table sits between the index and the ring: one
+        // slot per 16 KiB of pool, at least 4 and at most 64.
+        let readers_capacity = (file_size / 16384).clamp(4, MAX_READERS as u64) as u32;
+        let readers_offset = align_up(HEADER_SIZE as u64 + index_bytes, READER_SLOT_SIZE as u64);
+        let readers_end = readers_offset + u64::from(readers_capacity) * READER_SLOT_SIZE as u64;
+        let ring_offset = align_up(readers_end, RING_ALIGN);
         let ring_size = (file_size - ring_offset) & !(FRAME_ALIGN - 1);
         let max_messages = ring_size / MIN_FRAME_SIZE;
         // With capacity * stride > max_messages, the slot of a retained seq is
@@ -65,6 +74,8 @@ impl Geometry {
             index_offset: HEADER_SIZE as u64,
             index_capacity: capacity,
             index_stride,
+            readers_offset,
+            readers_capacity,
             ring_offset,
             ring_size,
             created_ns: opts.created_ns,
@@ -95,6 +106,8 @@ impl Geometry {
             index_offset: h.index_offset.get(),
             index_capacity: h.index_capacity.get(),
             index_stride: h.index_stride.get(),
+            readers_offset: h.readers_offset.get(),
+            readers_capacity: h.readers_capacity.get(),
             ring_offset: h.ring_offset.get(),
             ring_size: h.ring_size.get(),
             created_ns: h.created_ns.get(),
@@ -112,9 +125,25 @@ impl Geometry {
             .index_capacity
             .checked_mul(INDEX_SLOT_SIZE as u64)
             .and_then(|b| b.checked_add(g.index_offset));
-        match index_end {
-            Some(end) if g.index_offset == HEADER_SIZE as u64 && end <= g.ring_offset => {}
+        let index_end = match index_end {
+            Some(end) if g.index_offset == HEADER_SIZE as u64 && end <= g.ring_offset => end,
             _ => return bad("header: index out of bounds"),
+        };
+        let readers_end = u64::from(g.readers_capacity)
+            .checked_mul(READER_SLOT_SIZE as u64)
+            .and_then(|b| b.checked_add(g.readers_offset));
+        let readers_ok = match readers_end {
+            _ if g.readers_capacity == 0 => g.readers_offset == 0,
+            Some(end) => {
+                g.readers_offset >= index_end
+                    && g.readers_offset % READER_SLOT_SIZE as u64 == 0
+                    && g.readers_capacity <= MAX_READERS
+                    && end <= g.ring_offset
+            }
+            None => false,
+        };
+        if !readers_ok {
+            return bad("header: named-reader table out of bounds");
         }
         if (g.index_capacity == 0) != (g.index_stride == 0) {
             return bad("header: index stride inconsistent with capacity");
@@ -140,6 +169,8 @@ impl Geometry {
         h.index_offset = U64::new(self.index_offset);
         h.index_capacity = U64::new(self.index_capacity);
         h.index_stride = U64::new(self.index_stride);
+        h.readers_offset = U64::new(self.readers_offset);
+        h.readers_capacity = U32::new(self.readers_capacity);
         h.ring_offset = U64::new(self.ring_offset);
         h.ring_size = U64::new(self.ring_size);
         h.created_ns = U64::new(self.created_ns);
@@ -230,6 +261,9 @@ mod tests {
         let mut h = g.to_header();
         h.magic[0] = b'X';
         assert_eq!(Geometry::from_header(&h, 8192), Err(Error::NotAPool));
+        let mut h = g.to_header();
+        h.readers_offset = U64::new(g.ring_offset);
+        assert!(Geometry::from_header(&h, 8192).is_err(), "checksum");
         let mut h = g.to_header();
         h.version = U32::new(9);
         assert!(matches!(

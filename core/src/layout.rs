@@ -5,10 +5,10 @@
 //! for byte; the `layout_matches_spec` test pins the offsets drawn there.
 //!
 //! ```text
-//! +----------------+----------------------+----+------------------------------+
-//! | header (256 B) | index (16 B x slots) | .. | ring of frames (ring_size B) |
-//! +----------------+----------------------+----+------------------------------+
-//! 0                256                    ring_offset (64-aligned)   file_size
+//! +----------------+----------------------+-----------------------+----+---------------------+
+//! | header (256 B) | index (16 B x slots) | named readers (64 B x) | .. | ring of frames      |
+//! +----------------+----------------------+-----------------------+----+---------------------+
+//! 0                256                    readers_offset              ring_offset   file_size
 //! ```
 
 use zerocopy::little_endian::{U32, U64};
@@ -34,6 +34,15 @@ pub const INDEX_SLOT_SIZE: usize = 16;
 
 /// The ring starts on a multiple of this many bytes (a cache line).
 pub const RING_ALIGN: u64 = 64;
+
+/// Size of one named-reader slot in bytes.
+pub const READER_SLOT_SIZE: usize = 64;
+
+/// Most named-reader slots a pool may have.
+pub const MAX_READERS: u32 = 64;
+
+/// Longest named-reader name in bytes.
+pub const READER_NAME_MAX: usize = 32;
 
 /// Value of a frame's commit word once the frame is completely written.
 pub const FRAME_COMMITTED: u32 = u32::from_le_bytes(*b"PLF1");
@@ -83,9 +92,9 @@ pub struct Header {
     pub ring_size: U64,
     /// Creation time, ns since the Unix epoch.
     pub created_ns: U64,
-    /// Reserved for a table of durable named readers (0: none).
+    /// Offset of the table of durable named readers (0: none).
     pub readers_offset: U64,
-    /// Reserved: slots in the named-reader table.
+    /// Slots in the named-reader table.
     pub readers_capacity: U32,
     /// Feature flags; all must be 0 in version 1 (a reader refuses a pool
     /// with flags it does not know).
@@ -180,6 +189,43 @@ pub struct IndexSlot {
     pub pos: U64,
 }
 
+/// One slot of the named-reader table: a durable reader's name and the seq
+/// it resumes at.
+///
+/// `state` publishes the slot: 0 means free; otherwise its low 32 bits are
+/// the CRC-32 of `name[..name_len]` and bits 32..40 are `name_len`. It is
+/// stored last when a slot is claimed and cleared to free it, so a crash
+/// mid-claim leaves the slot free and a reader never trusts a name whose
+/// checksum does not match.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ReaderSlot {
+    /// The seq the reader reads next: everything before it is acknowledged.
+    pub next_seq: U64,
+    /// When `next_seq` was last stored, ns since the Unix epoch.
+    pub acked_ns: U64,
+    /// When the reader was created, ns since the Unix epoch.
+    pub created_ns: U64,
+    /// Publication word (see the type docs).
+    pub state: U64,
+    /// The name, `name_len` bytes of `[A-Za-z0-9._-]`, zero-padded.
+    pub name: [u8; READER_NAME_MAX],
+}
+
+/// Byte offsets of the named-reader slot words accessed atomically.
+pub mod reader_offsets {
+    use core::mem::offset_of;
+
+    use super::ReaderSlot;
+
+    /// [`ReaderSlot::next_seq`](super::ReaderSlot::next_seq).
+    pub const NEXT_SEQ: usize = offset_of!(ReaderSlot, next_seq);
+    /// [`ReaderSlot::acked_ns`](super::ReaderSlot::acked_ns).
+    pub const ACKED_NS: usize = offset_of!(ReaderSlot, acked_ns);
+    /// [`ReaderSlot::state`](super::ReaderSlot::state).
+    pub const STATE: usize = offset_of!(ReaderSlot, state);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +252,10 @@ mod tests {
         assert_eq!(offsets::NOTIFY, 192);
         assert_eq!(offsets::WAIT_UNTIL, 196);
         assert_eq!(size_of::<FrameHeader>(), FRAME_HEADER_SIZE);
+        assert_eq!(size_of::<ReaderSlot>(), READER_SLOT_SIZE);
+        assert_eq!(reader_offsets::NEXT_SEQ, 0);
+        assert_eq!(reader_offsets::ACKED_NS, 8);
+        assert_eq!(reader_offsets::STATE, 24);
         assert_eq!(offset_of!(FrameHeader, seq), 8);
         assert_eq!(offset_of!(FrameHeader, time_ns), 16);
         assert_eq!(offset_of!(FrameHeader, len), 24);

@@ -22,6 +22,9 @@ pub enum IssueKind {
     Sequence,
     /// An index slot points at the wrong frame (costs speed, not data).
     Index,
+    /// A named-reader slot is damaged: that reader is forgotten (it reads
+    /// as free and will restart at its default position).
+    Reader,
 }
 
 /// One problem found by [`Pool::validate`].
@@ -219,6 +222,11 @@ impl<R: Region> Pool<R> {
                     Some(at),
                     Some(seq),
                 );
+            }
+        }
+        for slot in 0..geo.readers_capacity {
+            if self.reader_damaged(slot) {
+                issue(IssueKind::Reader, "named-reader slot damaged", None, None);
             }
         }
         report.messages = count;

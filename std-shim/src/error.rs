@@ -220,6 +220,12 @@ impl Error {
             }
             C::Contended => Error::new(ErrorKind::Busy, "the writer is too busy for a consistent read")
                 .with_hint("Retry shortly."),
+            C::BadReaderName => Error::new(ErrorKind::Usage, err.to_string())
+                .with_hint("Pick a name like `billing` or `worker-1`."),
+            C::ReadersFull { .. } => Error::new(ErrorKind::Busy, err.to_string())
+                .with_hint("Delete readers you no longer use: `pls pool info POOL` lists them, `--delete-reader NAME` removes one."),
+            C::NoReaderTable => Error::new(ErrorKind::Usage, err.to_string())
+                .with_hint("Recreate the pool with this version of plasmite to use named readers."),
         }
         .with_path(path)
     }

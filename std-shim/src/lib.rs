@@ -37,6 +37,7 @@ pub mod json;
 mod map;
 mod message;
 mod pool;
+mod readers;
 mod tail;
 pub mod time;
 mod wake;
@@ -49,4 +50,5 @@ pub use plasmite_core as core;
 pub use pool::{
     Batch, Durability, Pool, PoolInfo, PoolOptions, Receipt, Validation, DEFAULT_POOL_SIZE,
 };
+pub use readers::{ReaderInfo, Resume};
 pub use tail::{Tail, TailOptions, TailPoll};

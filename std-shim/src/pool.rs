@@ -99,6 +99,8 @@ pub struct PoolInfo {
     pub newest: Option<(u64, u64)>,
     /// Ring bytes in use.
     pub used_bytes: u64,
+    /// Durable named readers and where they are.
+    pub readers: Vec<crate::readers::ReaderInfo>,
 }
 
 impl PoolInfo {
@@ -298,13 +300,7 @@ impl Pool {
     /// together. Other writers wait until the batch ends.
     pub fn batch(&self) -> Result<Batch<'_>> {
         let inner = &*self.inner;
-        if !inner.core.region().writable() {
-            return Err(
-                Error::new(ErrorKind::Permission, "pool is read-only for this user")
-                    .with_path(&inner.path)
-                    .with_hint("Ask for write permission on the pool file."),
-            );
-        }
+        self.check_writable()?;
         let guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
         let lock =
             FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
@@ -366,6 +362,7 @@ impl Pool {
             oldest: b.oldest,
             newest: b.newest,
             used_bytes: b.used_bytes,
+            readers: self.readers(),
         })
     }
 
@@ -381,6 +378,28 @@ impl Pool {
         let mut issues = Vec::new();
         let report = inner.core.validate(|i| issues.push(i));
         Ok(Validation { report, issues })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.inner.core.region().writable() {
+            return Ok(());
+        }
+        Err(
+            Error::new(ErrorKind::Permission, "pool is read-only for this user")
+                .with_path(&self.inner.path)
+                .with_hint("Ask for write permission on the pool file."),
+        )
+    }
+
+    /// Runs `f` under the writer lock, for the rare table updates (named
+    /// readers) that must not race with another process doing the same.
+    pub(crate) fn locked<T>(&self, f: impl FnOnce(&CorePool<Mapping>) -> T) -> Result<T> {
+        let inner = &*self.inner;
+        self.check_writable()?;
+        let _guard = inner.writers.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock =
+            FileLock::acquire(&inner.file).map_err(|e| Error::io(e, "lock pool", &inner.path))?;
+        Ok(f(&inner.core))
     }
 
     pub(crate) fn wake_word(&self) -> &std::sync::atomic::AtomicU32 {
@@ -594,6 +613,13 @@ impl PoolInfo {
             },
             "name": name,
             "path": self.path.display().to_string(),
+            "readers": self.readers.iter().map(|r| serde_json::json!({
+                "acked_time": rfc3339(r.acked_ns),
+                "created_time": rfc3339(r.created_ns),
+                "lag": self.newest.map_or(0, |(n, _)| (n + 1).saturating_sub(r.next_seq)),
+                "name": r.name,
+                "next_seq": r.next_seq,
+            })).collect::<Vec<_>>(),
             "ring_offset": self.ring_offset,
             "ring_size": self.ring_size,
         })

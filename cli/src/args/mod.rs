@@ -318,6 +318,10 @@ pub struct PeekArgs {
     pub quiet_drops: bool,
     /// `--no-notify`.
     pub no_notify: bool,
+    /// `--name`: durable named reader.
+    pub name: Option<String>,
+    /// `--ack-every` (at least 1).
+    pub ack_every: u64,
     /// Remote-only options.
     pub remote: RemoteArgs,
 }
@@ -358,6 +362,8 @@ pub struct PoolInfoArgs {
     pub pool: String,
     /// `--json`.
     pub json: bool,
+    /// `--delete-reader` names.
+    pub delete_readers: Vec<String>,
 }
 
 /// `pool delete POOL...`.
@@ -647,6 +653,7 @@ fn build(bin: &str, spec: &'static CommandSpec, matches: &Matches) -> Result<Com
         CommandId::PoolInfo => Command::PoolInfo(PoolInfoArgs {
             pool: pos(0),
             json: v.has("json"),
+            delete_readers: v.texts("delete-reader"),
         }),
         CommandId::PoolDelete => Command::PoolDelete(PoolDeleteArgs {
             pools: matches.pos_texts_from(0),
@@ -732,6 +739,8 @@ fn build(bin: &str, spec: &'static CommandSpec, matches: &Matches) -> Result<Com
                 create: v.has("create"),
                 quiet_drops: v.has("quiet-drops"),
                 no_notify: v.has("no-notify"),
+                name: v.text("name"),
+                ack_every: v.number_or_default("ack-every").max(1),
                 remote: v.remote(),
             })
         }

@@ -505,6 +505,23 @@ const PEEK_FLAGS: &[Flag] = &[
          2 = twice as fast, 0 = no delay), then exit",
     ),
     Flag::value(
+        "name",
+        "NAME",
+        Kind::Text,
+        C::Selection,
+        "Be the durable reader NAME: resume right after the last message an earlier \
+         `peek --name NAME` printed (the position is kept in the pool); a new reader starts \
+         where --tail/--since say",
+    ),
+    Flag::value(
+        "ack-every",
+        "N",
+        ANY_U64,
+        C::Selection,
+        "With --name, store the position after every N printed messages (and at exit)",
+    )
+    .default_value("1"),
+    Flag::value(
         "tag",
         "TAG",
         Kind::Text,
@@ -575,6 +592,18 @@ const POOL_CREATE_FLAGS: &[Flag] = &[
 ];
 
 const JSON_ONLY: &[Flag] = &[JSON];
+
+const POOL_INFO_FLAGS: &[Flag] = &[
+    JSON,
+    Flag::value(
+        "delete-reader",
+        "NAME",
+        Kind::Text,
+        C::General,
+        "Forget the durable named reader NAME (see `peek --name`), then show the pool",
+    )
+    .repeatable(),
+];
 
 const DOCTOR_FLAGS: &[Flag] = &[
     Flag::switch(
@@ -884,12 +913,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         id: CommandId::PoolInfo,
         path: &["pool", "info"],
         summary: "Show pool metadata and metrics",
-        about: "Show a pool's geometry, seq bounds, space usage and message ages.",
+        about: "Show a pool's geometry, seq bounds, space usage, message ages and durable \
+                named readers.",
         positionals: &[LOCAL_POOL],
-        flags: JSON_ONLY,
+        flags: POOL_INFO_FLAGS,
         group: false,
         examples: &[
             ex("Show a pool", "{bin} pool info chat"),
+            ex(
+                "Forget the durable reader `billing`",
+                "{bin} pool info orders --delete-reader billing",
+            ),
             ex(
                 "Show a pool file by path, as JSON",
                 "{bin} pool info ./data/chat.plasmite --json",

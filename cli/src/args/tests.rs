@@ -292,6 +292,8 @@ fn peek_defaults_and_every_flag() {
             create: false,
             quiet_drops: false,
             no_notify: false,
+            name: None,
+            ack_every: 1,
             remote: RemoteArgs::default(),
         }
     );
@@ -318,6 +320,10 @@ fn peek_defaults_and_every_flag() {
         "--create",
         "--quiet-drops",
         "--no-notify",
+        "--name",
+        "billing",
+        "--ack-every",
+        "10",
         "--token-file",
         "t",
         "--tls-ca",
@@ -330,6 +336,7 @@ fn peek_defaults_and_every_flag() {
     assert_eq!(a.timeout.as_deref(), Some("10s"));
     assert_eq!(a.format, Some(OutputFormat::Jsonl));
     assert_eq!(a.replay.as_deref(), Some("2"));
+    assert_eq!((a.name.as_deref(), a.ack_every), (Some("billing"), 10));
     assert_eq!(a.remote.token_file, Some(PathBuf::from("t")));
     assert_eq!(a.remote.tls_ca, Some(PathBuf::from("c")));
 
@@ -514,7 +521,8 @@ fn pool_commands() {
         cmd(&["pool", "info", "chat", "--json"]),
         Command::PoolInfo(PoolInfoArgs {
             pool: "chat".into(),
-            json: true
+            json: true,
+            delete_readers: vec![],
         })
     );
     assert_eq!(err(&["pool", "info"]).hint, "Try `pls pool info --help`.");

@@ -221,6 +221,7 @@ fn check(
             IssueKind::Frame => "frame",
             IssueKind::Sequence => "sequence",
             IssueKind::Index => "index",
+            IssueKind::Reader => "reader",
         },
         message: i.what.to_string(),
         offset: i.pos.map(file_offset),
@@ -229,7 +230,7 @@ fn check(
     let (warnings, issues): (Vec<&Issue>, Vec<&Issue>) = validation
         .issues
         .iter()
-        .partition(|i| i.kind == IssueKind::Index);
+        .partition(|i| matches!(i.kind, IssueKind::Index | IssueKind::Reader));
     let r = &validation.report;
     // Validation stops before scanning the ring when the published state is
     // unusable (a state issue without a position, or a tail beyond the head):

@@ -7,13 +7,13 @@
 use std::io::{self, BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use plasmite::{Cursor, Error, ErrorKind, Pool, RawMessage, Ready, Start};
+use plasmite::filter::{Filter, FilterError};
+use plasmite::{Cursor, Error, ErrorKind, Pool, RawMessage, Ready, Resume, Start, TailOptions};
 use serde_json::json;
 
 use super::{emit, open_pool, shell_word, stdout_error, usage_error, Ctx, Outcome, EXIT_TIMEOUT};
 use crate::args::{OutputFormat, PeekArgs};
 use crate::{pretty, units};
-use plasmite::filter::{Filter, FilterError};
 
 /// Runs `peek`.
 pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
@@ -66,6 +66,8 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
         line: Vec::with_capacity(1024),
         drops: Drops::default(),
         last_seen: None,
+        named: None,
+        unacked: None,
     };
     peek.run(since, timeout, replay)
 }
@@ -121,6 +123,11 @@ struct Peek<'a> {
     line: Vec<u8>,
     drops: Drops,
     last_seen: Option<u64>,
+    /// The durable named reader (`--name`), if any.
+    named: Option<Resume>,
+    /// With `--name`: messages printed since the last stored position, and
+    /// the position after the last of them.
+    unacked: Option<(u64, u64)>,
 }
 
 impl Peek<'_> {
@@ -133,7 +140,34 @@ impl Peek<'_> {
         let outcome = self.run_inner(since, timeout, replay);
         // Drops still queued by the once-a-second limit are reported now.
         self.send_notices(true);
-        outcome
+        // What was printed (and reached stdout) is acknowledged, whatever
+        // ended the run; an unwritable stdout acknowledges nothing more.
+        let acked = self.acknowledge();
+        outcome.and_then(|code| acked.map(|()| code))
+    }
+
+    /// Writes the rendered line; with `--name`, every `--ack-every` lines
+    /// flushes stdout and then stores `next_seq` as the reader's position,
+    /// so a message is acknowledged only once it is out (at-least-once).
+    fn emit_line(&mut self, next_seq: u64) -> Result<(), Error> {
+        emit(&mut self.out, &self.line)?;
+        if self.named.is_some() {
+            let n = self.unacked.map_or(0, |(n, _)| n) + 1;
+            self.unacked = Some((n, next_seq));
+            if n >= self.a.ack_every {
+                self.acknowledge()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn acknowledge(&mut self) -> Result<(), Error> {
+        if let (Some(r), Some((_, next_seq))) = (&self.named, self.unacked) {
+            self.out.flush().map_err(stdout_error)?;
+            r.store(next_seq);
+            self.unacked = None;
+        }
+        Ok(())
     }
 
     fn run_inner(
@@ -151,6 +185,18 @@ impl Peek<'_> {
             (Start::Time(t), true)
         } else {
             (Start::Newest, false)
+        };
+        let (start, history) = match &a.name {
+            Some(name) => {
+                let r = self.pool.resume(name, start)?;
+                // Evicted while this reader was away: reported as a drop.
+                self.drops.pending += r.missed();
+                let start = r.start();
+                self.named = Some(r);
+                // A resumed reader first prints its backlog.
+                (start, true)
+            }
+            None => (start, history),
         };
         let mut cursor = self.pool.cursor(start)?.with_tags(tags);
         if let Some(speed) = replay {
@@ -171,7 +217,7 @@ impl Peek<'_> {
                     continue;
                 }
                 self.render(&cursor);
-                emit(&mut self.out, &self.line)?;
+                self.emit_line(cursor.position().seq)?;
                 if a.one {
                     self.flush()?;
                     return Ok(0);
@@ -216,7 +262,7 @@ impl Peek<'_> {
                 continue;
             }
             self.render(&cursor);
-            emit(&mut self.out, &self.line)?;
+            self.emit_line(cursor.position().seq)?;
             self.flush()?;
             if a.one {
                 return Ok(0);
@@ -226,37 +272,18 @@ impl Peek<'_> {
     }
 
     /// Where history starts for `--tail n`: the n-th newest message that
-    /// passes the filters. Looks back in growing windows, so it reads about
-    /// as many messages as it prints.
+    /// passes the filters (the library's tail search, which reads about as
+    /// many messages as it will print).
     fn tail_start(&mut self, n: u64) -> Result<Start, Error> {
         if self.filter.is_empty() && self.a.tags.is_empty() {
             return Ok(Start::Last(n));
         }
-        let mut window = n;
-        loop {
-            let mut c = self
-                .pool
-                .cursor(Start::Last(window))?
-                .with_tags(self.a.tags.clone());
-            let first = c.position().seq;
-            let mut seqs = Vec::new();
-            while let Some(r) = self.step(&mut c, None)? {
-                if r != Ready::Message {
-                    continue;
-                }
-                if let Some(m) = c.current() {
-                    if self.passes(&m)? {
-                        seqs.push(m.seq);
-                    }
-                }
-            }
-            let at_oldest = self.pool.info()?.oldest.is_none_or(|(o, _)| first <= o);
-            if seqs.len() as u64 >= n || at_oldest {
-                let from = seqs.len().saturating_sub(n as usize);
-                return Ok(seqs.get(from).map_or(Start::Newest, |s| Start::Seq(*s)));
-            }
-            window = window.saturating_mul(4);
-        }
+        let filter = Filter::compile(&self.a.wheres).map_err(filter_error)?;
+        let opts = TailOptions::default()
+            .last(n)
+            .tags(self.a.tags.clone())
+            .filter(filter);
+        Ok(Start::Seq(self.pool.tail(opts)?.next_seq()))
     }
 
     /// Plays history back with the original spacing, divided by `speed`.
@@ -282,7 +309,7 @@ impl Peek<'_> {
             }
             prev = Some(time_ns);
             self.render(cursor);
-            emit(&mut self.out, &self.line)?;
+            self.emit_line(cursor.position().seq)?;
             if self.a.one {
                 break;
             }

@@ -125,7 +125,11 @@ fn create_error(e: Error, path: &Path) -> Error {
 /// Runs `pool info`.
 pub fn info(ctx: &Ctx, args: PoolInfoArgs) -> Outcome {
     local_only(ctx, &args.pool, "pool info")?;
-    let info = open_existing(ctx, &args.pool)?.info()?;
+    let pool = open_existing(ctx, &args.pool)?;
+    for name in &args.delete_readers {
+        pool.delete_reader(name)?;
+    }
+    let info = pool.info()?;
     let now = now_ns();
     if args.json {
         print_json(ctx, &info_object(&args.pool, &info, now))?;
@@ -185,7 +189,29 @@ fn info_text(name: &str, i: &PoolInfo, now: u64) -> String {
         age_text(m.oldest_age_ms),
         time(&m.newest_time),
         age_text(m.newest_age_ms),
-    )
+    ) + &readers_text(i, now)
+}
+
+/// The `Readers:` lines of `pool info`: one per durable named reader.
+fn readers_text(i: &PoolInfo, now: u64) -> String {
+    if i.readers.is_empty() {
+        return String::new();
+    }
+    let next = i
+        .newest
+        .map_or(i.oldest.map_or(1, |(s, _)| s), |(s, _)| s + 1);
+    let mut out = String::from("Readers:\n");
+    for r in &i.readers {
+        let age = now.saturating_sub(r.acked_ns) / 1_000_000;
+        out += &format!(
+            "  {}: next seq {} ({} behind), acknowledged {}\n",
+            cell(&r.name),
+            r.next_seq,
+            next.saturating_sub(r.next_seq),
+            age_text(Some(age)),
+        );
+    }
+    out
 }
 
 /// Derived figures of `pool info`.
@@ -500,6 +526,7 @@ mod tests {
             oldest,
             newest,
             used_bytes: used,
+            readers: Vec::new(),
         }
     }
 
