@@ -1,0 +1,245 @@
+"""Type stubs of the native module ``plasmite._native`` (Rust, PyO3).
+
+Every class here is re-exported by ``plasmite``; import it from there.
+Errors raised are the ``PlasmiteError`` subclasses of ``plasmite._errors``.
+"""
+
+import datetime
+import os
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+
+from typing_extensions import Self
+
+from ._errors import Durability, PlasmiteError
+
+__version__: str
+#: Size of a pool created without ``size_bytes``: 1 MiB.
+DEFAULT_POOL_SIZE: int
+
+_PoolRef = Union[str, os.PathLike[str]]
+_JsonText = Union[bytes, bytearray, memoryview, str]
+
+class Message:
+    """One message: ``{"data": …, "meta": {"tags": […]}, "seq": N, "time": "…"}``.
+
+    Kept as stored; ``data`` is parsed (with ``json.loads``) on first access,
+    and the same dict is returned afterwards.
+    """
+
+    @property
+    def seq(self) -> int:
+        """Sequence number: 1 for a pool's first message, never reused."""
+    @property
+    def time_ns(self) -> int:
+        """Append time, nanoseconds since the Unix epoch (UTC)."""
+    @property
+    def time(self) -> datetime.datetime:
+        """Append time as an aware UTC datetime (microsecond precision)."""
+    @property
+    def time_rfc3339(self) -> str:
+        """Append time as RFC 3339 UTC text with nanoseconds (as in the envelope)."""
+    @property
+    def tags(self) -> list[str]:
+        """Tags, in the order given when appended."""
+    @property
+    def data(self) -> dict[str, Any]:
+        """The data object, parsed on first access."""
+    @property
+    def data_json(self) -> bytes:
+        """The data object as compact JSON bytes, exactly as stored."""
+    @property
+    def json(self) -> bytes:
+        """The whole envelope as compact JSON bytes (what ``pls get`` prints)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The envelope as a dict: ``{"data", "meta": {"tags"}, "seq", "time"}``."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Stream(Iterator[Message]):
+    """Messages of a pool, in seq order, as an iterator and context manager.
+
+    Iteration ends (``StopIteration``) when ``max_messages`` were delivered,
+    when the idle ``timeout`` passes with no message, when a replay catches
+    up, or when ``close()`` is called from another thread. While it waits
+    the GIL is released; Ctrl-C raises ``KeyboardInterrupt`` promptly.
+    A stream is read by one thread at a time (a second reader gets
+    ``UsageError``); ``close()`` works from any thread.
+    """
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Message: ...
+    def next_json(self) -> Optional[bytes]:
+        """The next envelope as compact JSON bytes, or None at the end."""
+    @property
+    def delivered(self) -> int:
+        """Messages delivered so far."""
+    @property
+    def dropped(self) -> int:
+        """Messages writers evicted before this stream could read them."""
+    @property
+    def damaged(self) -> int:
+        """Damaged frames stepped over."""
+    @property
+    def next_seq(self) -> int:
+        """The seq read next (resume later with ``since_seq=next_seq``)."""
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None:
+        """Stops the stream; later reads raise ``UsageError``."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class PoolInfo:
+    """Facts about a pool at one moment."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def file_size(self) -> int: ...
+    @property
+    def index_offset(self) -> int: ...
+    @property
+    def index_capacity(self) -> int: ...
+    @property
+    def ring_offset(self) -> int: ...
+    @property
+    def ring_size(self) -> int: ...
+    @property
+    def max_payload(self) -> int:
+        """Largest payload (tags plus data) one message may carry."""
+    @property
+    def created_ns(self) -> int: ...
+    @property
+    def count(self) -> int:
+        """Retained messages (the seq span from oldest to newest)."""
+    @property
+    def oldest_seq(self) -> Optional[int]: ...
+    @property
+    def oldest_time_ns(self) -> Optional[int]: ...
+    @property
+    def newest_seq(self) -> Optional[int]: ...
+    @property
+    def newest_time_ns(self) -> Optional[int]: ...
+    @property
+    def used_bytes(self) -> int: ...
+    @property
+    def utilization(self) -> float:
+        """Share of the ring in use, 0.0 to 1.0."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``pls pool info --json`` prints."""
+
+class PoolEntry:
+    """One pool found by ``Client.list_pools()``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def info(self) -> Optional[PoolInfo]:
+        """Its info, or None when it could not be read."""
+    @property
+    def error(self) -> Optional[PlasmiteError]:
+        """Why it could not be read, or None."""
+
+class Pool:
+    """An open pool. Safe to share between threads."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def append(
+        self,
+        data: Mapping[str, Any],
+        tags: Iterable[str] = (),
+        durability: Durability | int = Durability.FAST,
+    ) -> Message:
+        """Appends ``data`` (a JSON-compatible dict) and returns the stored message.
+
+        Values may be dict/Mapping (str or int keys), list, tuple, str, int,
+        finite float, bool and None; anything else is a ``UsageError``.
+        """
+    def append_json(
+        self,
+        data: _JsonText,
+        tags: Iterable[str] = (),
+        durability: Durability | int = Durability.FAST,
+    ) -> Message:
+        """Appends JSON object text, keeping key order and number spelling."""
+    def get(self, seq: int) -> Message:
+        """The message with ``seq`` (``NotFoundError`` if evicted or never written)."""
+    def get_json(self, seq: int) -> bytes:
+        """The message with ``seq`` as envelope JSON bytes."""
+    def tail(
+        self,
+        since_seq: Optional[int] = None,
+        last: Optional[int] = None,
+        max_messages: Optional[int] = None,
+        timeout: Optional[float] = None,
+        tags: Iterable[str] = (),
+        where: Sequence[str] = (),
+    ) -> Stream:
+        """A stream of messages, then of new ones as they arrive.
+
+        Starts at the oldest retained message, or at ``since_seq``, or at the
+        last ``last`` messages that pass the filters (not both). Keeps only
+        messages carrying every tag in ``tags`` and accepted by every jq
+        predicate in ``where`` (e.g. ``'.data.level == "error"'``). Ends after
+        ``max_messages``, or after ``timeout`` seconds without a message (an
+        idle timeout); without either it follows the pool until closed.
+        """
+    def replay(
+        self,
+        speed: float = 1.0,
+        since_seq: Optional[int] = None,
+        last: Optional[int] = None,
+        max_messages: Optional[int] = None,
+        tags: Iterable[str] = (),
+        where: Sequence[str] = (),
+    ) -> Stream:
+        """The history, paced by the messages' append times / ``speed``.
+
+        ``speed`` 2 replays twice as fast, 0 without delay. Selection as for
+        ``tail``; the stream ends when it has caught up with the pool.
+        """
+    def info(self) -> PoolInfo:
+        """What the pool holds right now."""
+    def close(self) -> None:
+        """Releases the pool; later calls raise ``UsageError``. Open streams go on."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class Client:
+    """A pool directory. Pool refs: a str with ``/`` (or any os.PathLike) is a
+    path, another str a pool name in the directory."""
+
+    def __init__(self, pool_dir: Optional[Union[str, os.PathLike[str]]] = None) -> None:
+        """``pool_dir`` None means ``$PLASMITE_DIR``, else ``~/.plasmite/pools``."""
+    @property
+    def pool_dir(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def create_pool(
+        self,
+        pool: _PoolRef,
+        size_bytes: int = 1048576,
+        *,
+        index_capacity: Optional[int] = None,
+    ) -> Pool:
+        """Creates and opens a pool; ``AlreadyExistsError`` if it exists (never truncates)."""
+    def open_pool(self, pool: _PoolRef) -> Pool:
+        """Opens an existing pool; ``NotFoundError`` if there is none."""
+    def pool_info(self, pool: _PoolRef) -> PoolInfo: ...
+    def list_pools(self) -> list[PoolEntry]:
+        """Every pool in the directory, sorted by name."""
+    def delete_pool(self, pool: _PoolRef) -> None: ...
+    def close(self) -> None:
+        """Releases the client; later calls raise ``UsageError``. Open pools go on."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+def cli_main(args: Sequence[str]) -> int:
+    """Runs the ``plasmite`` CLI in this process; returns its exit code."""
