@@ -83,11 +83,26 @@ impl Geometry {
     }
 
     /// Validates a header against the region length it was read from.
+    ///
+    /// A version above [`MAX_PLAUSIBLE_VERSION`] with a header checksum
+    /// that does not match is reported as damage (`Corrupt`), not as an
+    /// unsupported version.
     pub fn from_header(h: &Header, region_len: u64) -> Result<Self> {
         if h.magic != MAGIC {
             return Err(Error::NotAPool);
         }
         let version = h.version.get();
+        // Versions are handed out one at a time, so a newer pool carries a
+        // small number. A huge one in a header that also fails this
+        // version's checksum is damage, not a pool from the future: say so,
+        // rather than send the user off to upgrade.
+        if version > MAX_PLAUSIBLE_VERSION && h.header_crc.get() != header_crc(h) {
+            return Err(Error::corrupt(
+                "header: format version field damaged",
+                Some(0),
+                None,
+            ));
+        }
         if version > FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
                 found: version,
@@ -269,6 +284,24 @@ mod tests {
         assert!(matches!(
             Geometry::from_header(&h, 8192),
             Err(Error::UnsupportedVersion { found: 9, .. })
+        ));
+        // Regression (found by the crash and load campaign): garbage over
+        // the version field read as "unsupported version 1738932225", with
+        // advice to upgrade. A huge version with a bad checksum is damage.
+        let mut h = g.to_header();
+        h.version = U32::new(1_738_932_225);
+        assert!(matches!(
+            Geometry::from_header(&h, 8192),
+            Err(Error::Corrupt(_))
+        ));
+        // The same number under a checksum that matches was written so.
+        h.header_crc = U32::new(header_crc(&h));
+        assert!(matches!(
+            Geometry::from_header(&h, 8192),
+            Err(Error::UnsupportedVersion {
+                found: 1_738_932_225,
+                ..
+            })
         ));
         assert!(Geometry::from_header(&g.to_header(), 4096).is_err());
     }

@@ -20,6 +20,11 @@ pub const MAGIC: [u8; 8] = *b"PLASMITE";
 /// The format version this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The largest format version taken at its word when the header checksum
+/// does not match: a bigger number there is a damaged version field
+/// ([`crate::Geometry::from_header`]).
+pub const MAX_PLAUSIBLE_VERSION: u32 = 0xFFFF;
+
 /// Size of the pool header in bytes.
 pub const HEADER_SIZE: usize = 256;
 
