@@ -257,9 +257,12 @@ fn remote_errors_map_to_kinds() {
     for flags in [
         vec!["poke", &url, "{}", "--create"],
         vec!["peek", &url, "--create"],
-        vec!["peek", &url, "--since", "1m"],
-        vec!["peek", &url, "--tail", "1", "--replay", "1"],
         vec!["peek", &url, "--no-notify"],
+        vec!["peek", &url, "--name", "reader"],
+        // Checked before asking the server, as for local pools.
+        vec!["peek", &url, "--replay", "1"],
+        vec!["peek", &url, "--tail", "1", "--replay", "-2"],
+        vec!["peek", &url, "--since", "yesterday"],
     ] {
         sb.run(&flags).fails("Usage");
     }
@@ -318,4 +321,245 @@ fn remote_https_with_tls_ca() {
     ]);
     out.timed_out();
     assert_eq!(out.jsonl()[0]["data"], json!({"x": 1}));
+}
+
+/// `peek URL ARGS... --jsonl` next to `peek POOL ARGS... --jsonl` on the
+/// same pool: both outputs, which must be equal.
+fn same_as_local(s: &Server, pool: &str, args: &[&str]) -> String {
+    let url = s.url(pool);
+    let run = |target: &str| {
+        let mut a = vec!["peek", target];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--jsonl", "--timeout", "300ms"]);
+        let out = s.sb.run(&a);
+        out.timed_out();
+        out.stdout
+    };
+    let (remote, local) = (run(&url), run(pool));
+    assert_eq!(remote, local, "peek {args:?}: remote and local differ");
+    remote
+}
+
+fn seqs_of(out: &str) -> Vec<u64> {
+    out.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn remote_tail_with_filters_finds_the_last_matches() {
+    // --tail N with filters reads back from the newest message in growing
+    // windows (N, 4N, 16N, ...); the matches here are far apart, so it takes
+    // several windows, the last one reaching the oldest message.
+    let s = Server::start("remote-tail-windows", &[]);
+    let sb = &s.sb;
+    sb.create_pool("big", &["--size", "8M"]);
+    let datas: Vec<Value> = (1..=6000)
+        .map(|i| {
+            let hit = matches!(i, 1 | 2 | 3000 | 5990);
+            json!({"i": i, "hit": hit})
+        })
+        .collect();
+    sb.poke_lines("big", &datas);
+    let hits = |args: &[&str]| seqs_of(&same_as_local(&s, "big", args));
+    let w = ".data.hit";
+    assert_eq!(hits(&["--tail", "3", "--where", w]), vec![2, 3000, 5990]);
+    assert_eq!(hits(&["--tail", "1", "--where", w]), vec![5990]);
+    assert_eq!(
+        hits(&["--tail", "10", "--where", w]),
+        vec![1, 2, 3000, 5990]
+    );
+    assert_eq!(
+        hits(&["--tail", "2", "--where", ".data.i % 1000 == 0"]),
+        vec![5000, 6000]
+    );
+    assert!(hits(&["--tail", "5", "--where", ".data.i < 0"]).is_empty());
+    // --one with --tail N prints the N-th match from the window's start.
+    let one = sb
+        .run(&[
+            "peek",
+            &s.url("big"),
+            "--tail",
+            "2",
+            "--where",
+            w,
+            "--one",
+            "--jsonl",
+        ])
+        .ok();
+    assert_eq!(seqs_of(&one.stdout), vec![5990]);
+
+    // With a tag: the same, and the live part filters on the server.
+    sb.create_pool("tagged", &[]);
+    for (i, tag) in ["a", "b", "a", "b", "b"].iter().enumerate() {
+        sb.run(&["poke", "tagged", &format!("{{\"i\":{i}}}"), "--tag", tag])
+            .ok();
+    }
+    assert_eq!(
+        seqs_of(&same_as_local(&s, "tagged", &["--tail", "1", "--tag", "a"])),
+        vec![3]
+    );
+    let bg = sb.spawn(&[
+        "peek",
+        &s.url("tagged"),
+        "--tail",
+        "1",
+        "--tag",
+        "a",
+        "--jsonl",
+    ]);
+    assert_eq!(bg.json_line(Duration::from_secs(10))["seq"], 3);
+    sb.run(&["poke", "tagged", r#"{"live":0}"#, "--tag", "b"])
+        .ok();
+    sb.run(&["poke", "tagged", r#"{"live":1}"#, "--tag", "a"])
+        .ok();
+    assert_eq!(bg.json_line(Duration::from_secs(10))["seq"], 7);
+}
+
+#[test]
+fn remote_since_matches_local() {
+    let s = Server::start("remote-since", &[]);
+    let sb = &s.sb;
+    sb.create_pool("p", &["--size", "8M"]);
+    // An old part, a pause, then a newer part with tags.
+    let old: Vec<Value> = (0..3000).map(|i| json!({"old": i})).collect();
+    sb.poke_lines("p", &old);
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..5 {
+        let tag = if i % 2 == 0 { "even" } else { "odd" };
+        sb.run(&["poke", "p", &format!("{{\"new\":{i}}}"), "--tag", tag])
+            .ok();
+    }
+    let first_new = sb.run(&["get", "p", "3001"]).ok().json();
+    let t = first_new["time"].as_str().unwrap().to_string();
+    // From a message's exact time: that message on.
+    let out = same_as_local(&s, "p", &["--since", &t]);
+    assert_eq!(seqs_of(&out), (3001..=3005).collect::<Vec<_>>());
+    // A time between two messages: the later one on.
+    let last_old = sb.run(&["get", "p", "3000"]).ok().json();
+    let t0 = cli::time_ns(&last_old["time"]) + 1;
+    let between = plasmite::time::rfc3339(t0);
+    assert_eq!(
+        seqs_of(&same_as_local(&s, "p", &["--since", &between])),
+        (3001..=3005).collect::<Vec<_>>()
+    );
+    // Filters apply to the history too.
+    assert_eq!(
+        seqs_of(&same_as_local(&s, "p", &["--since", &t, "--tag", "odd"])),
+        vec![3002, 3004]
+    );
+    assert_eq!(
+        seqs_of(&same_as_local(
+            &s,
+            "p",
+            &["--since", &t, "--where", ".data.new >= 3"]
+        )),
+        vec![3004, 3005]
+    );
+    // Relative: everything retained is younger than an hour.
+    assert_eq!(
+        same_as_local(&s, "p", &["--since", "1h"]).lines().count(),
+        3005
+    );
+    // After the newest message: nothing old, but live messages come.
+    let bg = sb.spawn(&[
+        "peek",
+        &s.url("p"),
+        "--since",
+        "1s",
+        "--where",
+        ".data.live",
+        "--jsonl",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    sb.run(&["poke", "p", r#"{"live":true}"#]).ok();
+    assert_eq!(bg.json_line(Duration::from_secs(10))["seq"], 3006);
+    // In the future: exit 0 at once, without asking the server.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let nobody = format!("http://127.0.0.1:{port}/p");
+    let out = sb
+        .run(&["peek", &nobody, "--since", "2999-01-01T00:00:00Z"])
+        .ok();
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn remote_replay_paces_like_local() {
+    let s = Server::start("remote-replay", &[]);
+    let sb = &s.sb;
+    sb.create_pool("r", &[]);
+    sb.run(&["poke", "r", r#"{"skip":true}"#]).ok();
+    for i in 0..4 {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        sb.run(&["poke", "r", &format!("{{\"i\":{i}}}"), "--tag", "x"])
+            .ok();
+    }
+    let url = s.url("r");
+    // Real time: the three 300 ms gaps are kept, then peek exits.
+    let bg = sb.spawn(&[
+        "peek", &url, "--tail", "4", "--tag", "x", "--replay", "1", "--jsonl",
+    ]);
+    let arrivals: Vec<(Instant, Value)> = (0..4)
+        .map(|_| {
+            let (at, l) = bg.line(Duration::from_secs(10)).expect("a replayed line");
+            (at, serde_json::from_str(&l).unwrap())
+        })
+        .collect();
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code(), 0);
+    let spread = arrivals[3].0 - arrivals[0].0;
+    assert!(
+        spread >= Duration::from_millis(800) && spread < Duration::from_secs(3),
+        "{spread:?}"
+    );
+    let seqs: Vec<Value> = arrivals.iter().map(|(_, v)| v["seq"].clone()).collect();
+    assert_eq!(seqs, vec![json!(2), json!(3), json!(4), json!(5)]);
+    // The same lines as a local replay; speed 0 has no pauses.
+    let fast = |target: &str| {
+        let out = sb
+            .run(&[
+                "peek", target, "--tail", "4", "--tag", "x", "--replay", "0", "--jsonl",
+            ])
+            .ok();
+        (out.stdout.clone(), out.elapsed)
+    };
+    let (remote, took) = fast(&url);
+    assert_eq!(remote, fast("r").0);
+    assert!(took < Duration::from_millis(850), "{took:?}");
+    // Twice as fast: about half the spacing.
+    let t = Instant::now();
+    sb.run(&["peek", &url, "--since", "1h", "--replay", "2", "--jsonl"])
+        .ok();
+    let half = t.elapsed();
+    assert!(half >= Duration::from_millis(400), "{half:?}");
+    // --one: the first of the history, at once.
+    let one = sb
+        .run(&[
+            "peek", &url, "--since", "1h", "--replay", "1", "--one", "--jsonl",
+        ])
+        .ok();
+    assert_eq!(seqs_of(&one.stdout), vec![1]);
+    // Nothing to replay: exit 0, no output.
+    let none = sb
+        .run(&[
+            "peek",
+            &url,
+            "--tail",
+            "3",
+            "--where",
+            ".data.i == 99",
+            "--replay",
+            "1",
+        ])
+        .ok();
+    assert_eq!(none.stdout, "");
 }

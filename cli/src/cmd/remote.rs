@@ -6,8 +6,11 @@
 //! follows `GET /v0/pools/{pool}/tail` (JSON Lines), reconnecting with
 //! `since_seq = last + 1` whenever the server ends a stream; `--where`,
 //! `--one`, `--timeout` and rendering are applied here as for local pools.
+//! History is found with short bounded streams (`max`): `--tail N` with
+//! filters reads back from the newest message in growing windows, `--since`
+//! binary-searches seqs by `time`, and `--replay` paces the history by the
+//! messages' `time` like a local replay.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
@@ -414,9 +417,9 @@ impl Poker {
 pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
     for (given, flag) in [
         (a.create, "--create"),
-        (a.replay.is_some(), "--replay"),
-        (a.since.is_some(), "--since"),
         (a.no_notify, "--no-notify"),
+        // Named readers keep their position in the pool file.
+        (a.name.is_some(), "--name"),
     ] {
         if given {
             return Err(usage_error(
@@ -425,6 +428,14 @@ pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
             ));
         }
     }
+    // The same checks, in the same order, as a local peek.
+    let now = plasmite::time::now_ns();
+    let since = match &a.since {
+        Some(s) => {
+            Some(units::parse_since(s, now).map_err(|e| usage_error(e.message(), e.hint()))?)
+        }
+        None => None,
+    };
     let timeout = match &a.timeout {
         Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
         None => None,
@@ -435,19 +446,27 @@ pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
             "Check the jq expression; it must produce true or false, e.g. '.data.status == \"green\"'.",
         )
     })?;
+    let replay = match &a.replay {
+        Some(r) => {
+            Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
+        }
+        None => None,
+    };
+    if replay.is_some() && a.tail == 0 && since.is_none() {
+        return Err(usage_error(
+            "--replay requires --tail or --since",
+            "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
+        ));
+    }
+    // Nothing can have been appended at a future time yet: nothing to show.
+    if since.is_some_and(|t| t > now) {
+        return Ok(0);
+    }
     let client = Client::new(&a.pool, &a.remote)?;
     client.open()?;
     let info = client.get(&format!("{}/info", client.target.pool))?;
     let bounds = &info["pool"]["bounds"];
     let (oldest, newest) = (bounds["oldest"].as_u64(), bounds["newest"].as_u64());
-    let filtered = !filter.is_empty() || !a.tags.is_empty();
-    // Where reading starts, and the newest message of the history part.
-    let (next, history_end) = match (oldest, newest) {
-        (Some(o), Some(n)) if a.tail > 0 && filtered => (o, Some(n)),
-        (Some(o), Some(n)) if a.tail > 0 => (n.saturating_sub(a.tail - 1).max(o), None),
-        (_, Some(n)) => (n + 1, None),
-        _ => (0, None),
-    };
     let pretty = match a.format {
         Some(OutputFormat::Pretty) => true,
         Some(OutputFormat::Jsonl) => false,
@@ -458,16 +477,36 @@ pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
         color: ctx.term.color_stdout(),
         pretty,
         filter,
-        next,
-        history_end,
-        history: VecDeque::new(),
+        next: 0,
+        history_end: None,
+        since,
         matched: 0,
         target: a.tail.max(1),
         server_max_ms: None,
         out: io::stdout().lock(),
         a: &a,
     };
-    p.run(timeout)
+    // History: from the first of the last N matches, or the first message
+    // at or after --since, up to the newest message now.
+    let start = match (oldest, newest, since) {
+        (Some(o), Some(n), _) if a.tail > 0 => p.tail_start(o, n)?,
+        (Some(o), Some(n), Some(t)) => p.since_start(o, n, t)?,
+        _ => None,
+    };
+    match (start, newest) {
+        (Some(s), Some(n)) => {
+            p.next = s;
+            p.history_end = Some(n);
+        }
+        // No history: the live edge (an empty pool: from its first message).
+        (None, Some(n)) => p.next = n + 1,
+        _ => p.next = 0,
+    }
+    match replay {
+        Some(_) if start.is_none() => Ok(0),
+        Some(speed) => p.replay(speed),
+        None => p.run(timeout),
+    }
 }
 
 struct Peeker<'a> {
@@ -478,10 +517,10 @@ struct Peeker<'a> {
     filter: Filter,
     /// The next seq wanted.
     next: u64,
-    /// With `--tail N` and filters: the last message of the history, whose
-    /// last N matches are held in `history` until it has been read.
+    /// The newest message when peek started, if history is printed first.
     history_end: Option<u64>,
-    history: VecDeque<Vec<u8>>,
+    /// `--since`, in ns: history messages older than this are skipped.
+    since: Option<u64>,
     matched: u64,
     /// With `--one`: which match to print (as local peek).
     target: u64,
@@ -496,7 +535,227 @@ enum Step {
     Done,
 }
 
+/// How long the short streams of history scans may idle on the server: they
+/// ask for messages that exist, so the wait only bounds odd cases (seq gaps,
+/// messages evicted meanwhile), and a stream ended early is simply asked
+/// again from where it stopped.
+const SCAN_IDLE_MS: u64 = 1000;
+
+/// The `time` of a message, in ns since the epoch.
+fn time_ns(v: &Value) -> Option<u64> {
+    let t = units::parse_rfc3339(v["time"].as_str()?)?;
+    Some(t.clamp(0, i128::from(u64::MAX)) as u64)
+}
+
 impl Peeker<'_> {
+    /// Opens `GET /v0/pools/{pool}/tail?QUERY`; learns the server's longest
+    /// timeout from a 400 once and asks again within it (`timeout_ms` is
+    /// then clamped by the caller through `server_max_ms`).
+    fn tail(
+        &mut self,
+        query: impl Fn(Option<u64>) -> String,
+    ) -> Result<BufReader<impl Read>, Error> {
+        loop {
+            let url = self.client.url(&format!(
+                "{}/tail?{}",
+                self.client.target.pool,
+                query(self.server_max_ms)
+            ));
+            let resp = self
+                .client
+                .auth(self.client.agent.get(&url))
+                .call()
+                .map_err(|e| transport_error(&url, e))?;
+            let status = resp.status().as_u16();
+            if status < 300 {
+                return Ok(BufReader::new(resp.into_body().into_reader()));
+            }
+            let body = resp.into_body().read_to_string().unwrap_or_default();
+            let e = self.client.status_error(status, &body);
+            if !self.learn_limit(&e) {
+                return Err(e);
+            }
+        }
+    }
+
+    /// A `--timeout` beyond the server's limit: note its limit (from the
+    /// error's hint) so the next request stays within it. False if `e` is
+    /// some other error, or the limit was known already.
+    fn learn_limit(&mut self, e: &Error) -> bool {
+        if e.kind() != ErrorKind::Usage
+            || !e.message().contains("tail timeout exceeds server limit")
+            || self.server_max_ms.is_some()
+        {
+            return false;
+        }
+        let max = e
+            .hint()
+            .and_then(|h| {
+                let digits: String = h.chars().filter(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .unwrap_or(1000);
+        self.server_max_ms = Some(max);
+        true
+    }
+
+    /// Calls `f` on each retained message with a seq in `from..=to`, in
+    /// order, through short streams bounded by `max` (so the server ends
+    /// them); `f` returns false to stop.
+    fn scan(
+        &mut self,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(&mut Self, u64, &Value, &[u8]) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let mut next = from;
+        while next <= to {
+            let want = to - next + 1;
+            let mut lines = self.tail(move |max| {
+                let idle = max.map_or(SCAN_IDLE_MS, |m| m.min(SCAN_IDLE_MS));
+                format!("since_seq={next}&max={want}&timeout_ms={idle}")
+            })?;
+            let before = next;
+            let mut line = Vec::with_capacity(1024);
+            loop {
+                line.clear();
+                match lines.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let Some((seq, v)) = parse_line(&line)? else {
+                    continue;
+                };
+                if seq < next {
+                    continue;
+                }
+                if seq > to {
+                    return Ok(());
+                }
+                next = seq + 1;
+                if !f(self, seq, &v, line.trim_ascii())? {
+                    return Ok(());
+                }
+            }
+            // A stream with nothing at or after `next`: nothing left to read.
+            if next == before {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first message at or after `seq` (the oldest retained one if
+    /// `seq` was evicted): its seq and time.
+    fn probe(&mut self, seq: u64) -> Result<Option<(u64, Option<u64>)>, Error> {
+        let mut lines = self.tail(move |max| {
+            let idle = max.map_or(SCAN_IDLE_MS, |m| m.min(SCAN_IDLE_MS));
+            format!("since_seq={seq}&max=1&timeout_ms={idle}")
+        })?;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match lines.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return Ok(None),
+                Ok(_) => {}
+            }
+            if let Some((s, v)) = parse_line(&line)? {
+                return Ok(Some((s, time_ns(&v))));
+            }
+        }
+    }
+
+    /// Where `--tail N` history starts: the N-th newest message that passes
+    /// the filters, found by reading back from the newest (`n`) in growing
+    /// windows, so about as many messages are read as are printed, not the
+    /// whole pool. `None`: no message matches.
+    fn tail_start(&mut self, oldest: u64, n: u64) -> Result<Option<u64>, Error> {
+        let want = self.a.tail;
+        if self.filter.is_empty() && self.a.tags.is_empty() {
+            return Ok(Some(n.saturating_sub(want - 1).max(oldest)));
+        }
+        // Matches found so far (ascending), from `upto + 1` to `n`.
+        let mut found: Vec<u64> = Vec::new();
+        let mut upto = n;
+        let mut window = want;
+        loop {
+            let from = n.saturating_sub(window.saturating_sub(1)).max(oldest);
+            let mut part = Vec::new();
+            if from <= upto {
+                self.scan(from, upto, |p, seq, v, text| {
+                    if p.passes(v, text)? {
+                        part.push(seq);
+                    }
+                    Ok(true)
+                })?;
+            }
+            part.extend_from_slice(&found);
+            found = part;
+            if found.len() as u64 >= want || from <= oldest {
+                let i = found.len().saturating_sub(want as usize);
+                return Ok(found.get(i).copied());
+            }
+            upto = from - 1;
+            window = window.saturating_mul(4);
+        }
+    }
+
+    /// Where `--since T` history starts: the first message appended at or
+    /// after `t`, by binary search over seqs (a pool's times never decrease
+    /// along seqs: the writer stores `max(now, previous time)`), one short
+    /// request per step. `None`: every message is older.
+    fn since_start(&mut self, oldest: u64, n: u64, t: u64) -> Result<Option<u64>, Error> {
+        let (mut lo, mut hi) = (oldest, n + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.probe(mid)? {
+                Some((seq, Some(time))) if time < t => lo = seq + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok((lo <= n).then_some(lo))
+    }
+
+    /// Prints the history (`next..=history_end`) with its original spacing
+    /// divided by `speed`, then ends (exit 0), as a local replay does.
+    fn replay(&mut self, speed: f64) -> Outcome {
+        let Some(end) = self.history_end else {
+            return Ok(0);
+        };
+        let started = Instant::now();
+        let mut offset = Duration::ZERO;
+        let mut prev: Option<u64> = None;
+        self.scan(self.next, end, |p, _, v, text| {
+            if p.too_old(v) || !p.passes(v, text)? {
+                return Ok(true);
+            }
+            let time = time_ns(v);
+            if let (Some(before), Some(now), true) = (prev, time, speed > 0.0) {
+                offset += Duration::from_nanos(now.saturating_sub(before)).div_f64(speed);
+                let due = started + offset;
+                let wall = Instant::now();
+                if due > wall {
+                    std::thread::sleep(due - wall);
+                }
+            }
+            prev = time.or(prev);
+            let line = p.render(v, text);
+            emit(&mut p.out, &line)?;
+            p.out.flush().map_err(stdout_error)?;
+            Ok(!p.a.one)
+        })?;
+        Ok(0)
+    }
+
+    /// A history message from before `--since` (possible only if the
+    /// server's pool had times going backwards).
+    fn too_old(&self, v: &Value) -> bool {
+        match (self.since, time_ns(v)) {
+            (Some(t), Some(time)) => time < t,
+            _ => false,
+        }
+    }
+
     fn run(&mut self, timeout: Option<Duration>) -> Outcome {
         let mut deadline = timeout.map(|t| Instant::now() + t);
         loop {
@@ -515,10 +774,9 @@ impl Peeker<'_> {
                 }
                 url.push_str(&format!("&timeout_ms={ms}"));
             }
-            if self.history_end.is_none() {
-                for t in &self.a.tags {
-                    url.push_str(&format!("&tag={}", percent_encode(t)));
-                }
+            // Tags filter on the server too; --where only here.
+            for t in &self.a.tags {
+                url.push_str(&format!("&tag={}", percent_encode(t)));
             }
             let mut req = self.client.auth(self.client.agent.get(&url));
             if let Some(l) = left {
@@ -540,18 +798,7 @@ impl Peeker<'_> {
                 let e = self.client.status_error(status, &body);
                 // A --timeout beyond the server's limit: use its limit and
                 // go on asking again.
-                if e.kind() == ErrorKind::Usage
-                    && e.message().contains("tail timeout exceeds server limit")
-                    && self.server_max_ms.is_none()
-                {
-                    let max = e
-                        .hint()
-                        .and_then(|h| {
-                            let digits: String = h.chars().filter(char::is_ascii_digit).collect();
-                            digits.parse().ok()
-                        })
-                        .unwrap_or(1000);
-                    self.server_max_ms = Some(max);
+                if self.learn_limit(&e) {
                     continue;
                 }
                 return Err(e);
@@ -569,21 +816,14 @@ impl Peeker<'_> {
                     // The stream broke off: ask again from where it stopped.
                     Err(_) => break,
                 }
-                let text = line.trim_ascii();
-                if text.is_empty() {
-                    continue;
-                }
-                let v: Value = serde_json::from_slice(text).map_err(|e| {
-                    Error::new(ErrorKind::Internal, format!("bad message from server: {e}"))
-                })?;
-                let Some(seq) = v["seq"].as_u64() else {
+                let Some((seq, v)) = parse_line(&line)? else {
                     continue;
                 };
                 if seq < self.next {
                     continue;
                 }
                 self.next = seq + 1;
-                let (emitted, step) = self.message(seq, &v, text)?;
+                let (emitted, step) = self.message(seq, &v, line.trim_ascii())?;
                 if emitted {
                     deadline = timeout.map(|t| Instant::now() + t);
                 }
@@ -600,33 +840,9 @@ impl Peeker<'_> {
     /// Handles one message: whether something was printed, and whether
     /// peek is done.
     fn message(&mut self, seq: u64, v: &Value, text: &[u8]) -> Result<(bool, Step), Error> {
-        if let Some(end) = self.history_end {
-            if seq <= end {
-                if self.passes(v, text)? {
-                    self.history.push_back(self.render(v, text));
-                    if self.history.len() as u64 > self.a.tail {
-                        self.history.pop_front();
-                    }
-                }
-                if seq < end {
-                    return Ok((false, Step::Go));
-                }
-            }
-            // History read: print the last N matches, then go live.
-            self.history_end = None;
-            let mut printed = false;
-            while let Some(line) = self.history.pop_front() {
-                let (p, step) = self.emit_match(line)?;
-                printed |= p;
-                if let Step::Done = step {
-                    return Ok((true, step));
-                }
-            }
-            if seq <= end {
-                return Ok((printed, Step::Go));
-            }
-        }
-        if !self.passes(v, text)? {
+        // Live messages are not checked against --since (as local peek).
+        let history = self.history_end.is_some_and(|end| seq <= end);
+        if (history && self.too_old(v)) || !self.passes(v, text)? {
             return Ok((false, Step::Go));
         }
         let line = self.render(v, text);
@@ -676,6 +892,18 @@ impl Peeker<'_> {
         line.push(b'\n');
         line
     }
+}
+
+/// One line of a JSONL stream: its seq and envelope (`None` for a blank
+/// line or an envelope without a seq).
+fn parse_line(line: &[u8]) -> Result<Option<(u64, Value)>, Error> {
+    let text = line.trim_ascii();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_slice(text)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("bad message from server: {e}")))?;
+    Ok(v["seq"].as_u64().map(|seq| (seq, v)))
 }
 
 /// Percent-encodes a query value.
