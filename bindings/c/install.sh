@@ -21,16 +21,22 @@ done
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
+target="target"
 extra=()
-if [ "$profile" = release ]; then extra=(--config 'profile.release.panic="unwind"'); fi
-cargo build -q --profile "$profile" -p plasmite-capi "${extra[@]}"
-dir="$profile"; [ "$profile" = dev ] && dir=debug
+if [ "$profile" = release ]; then
+  # Its own target dir, so this panic setting does not rebuild (and then
+  # get rebuilt by) the workspace's ordinary release binaries.
+  target="target/capi-release"
+  extra=(--config 'profile.release.panic="unwind"')
+fi
+cargo build -q --profile "$profile" --target-dir "$target" -p plasmite-capi "${extra[@]}"
+dir="$target/$profile"; [ "$profile" = dev ] && dir="$target/debug"
 prefix="$(mkdir -p "$prefix" && cd "$prefix" && pwd)"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 install -d "$prefix/include" "$prefix/lib/pkgconfig"
 install -m 0644 bindings/c/include/plasmite.h "$prefix/include/"
-install -m 0755 "target/$dir/libplasmite.so" "$prefix/lib/"
-install -m 0644 "target/$dir/libplasmite.a" "$prefix/lib/"
+install -m 0755 "$dir/libplasmite.so" "$prefix/lib/"
+install -m 0644 "$dir/libplasmite.a" "$prefix/lib/"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" bindings/c/plasmite.pc.in \
   >"$prefix/lib/pkgconfig/plasmite.pc"
 echo "installed libplasmite $version under $prefix"

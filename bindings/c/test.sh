@@ -13,7 +13,7 @@ mkdir -p "$out"
 if ! command -v valgrind >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then
   echo "installing valgrind and pkg-config"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq valgrind pkg-config >/dev/null
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind pkg-config >/dev/null
 fi
 
 cargo build -q --profile "$profile" -p plasmite-capi

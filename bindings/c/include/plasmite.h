@@ -684,6 +684,32 @@ int plsm_stream_poll(struct plsm_stream_t *stream,
                      struct plsm_error_t **out_err);
 
 /**
+ * Like `plsm_stream_poll`, but gathers up to `max_messages` messages in
+ * one call: it waits at most `wait_ms` (negative: no bound but the idle
+ * timeout) for the first, then takes only those already there, stopping
+ * once `max_bytes` (0: no limit) is reached. On `PLSM_STREAM_MESSAGE`,
+ * `*out_count` (>= 1) envelopes are in `*out_view` as JSON Lines: each
+ * followed by a newline, none containing one. The view is valid until the
+ * next call on this stream or until it is freed. Returns as
+ * `plsm_stream_poll`; an error met after some messages were gathered is
+ * returned by the next call. One call per batch instead of per message is
+ * what makes a binding with a costly foreign call (cgo) read fast.
+ *
+ * Errors: `max_messages` 0 → USAGE; otherwise as `plsm_stream_next`.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid for its use: handles not yet
+ * freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+ */
+int plsm_stream_poll_lines(struct plsm_stream_t *stream,
+                           int64_t wait_ms,
+                           size_t max_messages,
+                           size_t max_bytes,
+                           struct plsm_view_t *out_view,
+                           size_t *out_count,
+                           struct plsm_error_t **out_err);
+
+/**
  * Fills `*out_stats` with the stream's counters. Returns 0, or -1 when an
  * argument is NULL (USAGE).
  *

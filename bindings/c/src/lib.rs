@@ -250,8 +250,11 @@ pub struct plsm_pool_t {
 /// It keeps its pool open by itself: freeing the pool handle first is fine.
 pub struct plsm_stream_t {
     tail: Tail,
-    /// Envelope of the last message plsm_stream_poll returned (its view).
+    /// Envelope(s) of the last plsm_stream_poll(_lines) result (its view).
     buf: Vec<u8>,
+    /// An error met after plsm_stream_poll_lines had already gathered some
+    /// messages: reported by the next read, so it is not lost.
+    pending: Option<Error>,
 }
 
 /// The library version, e.g. "0.1.0" (a static string; do not free).
@@ -730,6 +733,7 @@ pub unsafe extern "C" fn plsm_tail_open(
             out.write(Box::into_raw(Box::new(plsm_stream_t {
                 tail,
                 buf: Vec::new(),
+                pending: None,
             })))
         };
         Ok(())
@@ -829,6 +833,9 @@ pub unsafe extern "C" fn plsm_stream_next(
         // one thread at a time.
         let stream = unsafe { handle_mut(stream, "stream")? };
         let out = out_ptr(out_message, "out_message")?;
+        if let Some(e) = stream.pending.take() {
+            return Err(e);
+        }
         match stream.tail.poll(None)? {
             TailPoll::Message(m) => {
                 let mut text = Vec::with_capacity(m.data.len() + m.tags_json.len() + 96);
@@ -869,7 +876,10 @@ pub unsafe extern "C" fn plsm_stream_poll(
         let stream = unsafe { handle_mut(stream, "stream")? };
         let out = out_ptr(out_view, "out_view")?;
         let wait = u64::try_from(wait_ms).ok().map(Duration::from_millis);
-        let plsm_stream_t { tail, buf } = stream;
+        let plsm_stream_t { tail, buf, pending } = stream;
+        if let Some(e) = pending.take() {
+            return Err(e);
+        }
         match tail.poll(wait)? {
             TailPoll::Message(m) => {
                 buf.clear();
@@ -888,6 +898,85 @@ pub unsafe extern "C" fn plsm_stream_poll(
             TailPoll::Pending => Ok(PLSM_STREAM_PENDING),
             TailPoll::End => Ok(PLSM_STREAM_END),
         }
+    })
+}
+
+/// Like `plsm_stream_poll`, but gathers up to `max_messages` messages in
+/// one call: it waits at most `wait_ms` (negative: no bound but the idle
+/// timeout) for the first, then takes only those already there, stopping
+/// once `max_bytes` (0: no limit) is reached. On `PLSM_STREAM_MESSAGE`,
+/// `*out_count` (>= 1) envelopes are in `*out_view` as JSON Lines: each
+/// followed by a newline, none containing one. The view is valid until the
+/// next call on this stream or until it is freed. Returns as
+/// `plsm_stream_poll`; an error met after some messages were gathered is
+/// returned by the next call. One call per batch instead of per message is
+/// what makes a binding with a costly foreign call (cgo) read fast.
+///
+/// Errors: `max_messages` 0 → USAGE; otherwise as `plsm_stream_next`.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid for its use: handles not yet
+/// freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn plsm_stream_poll_lines(
+    stream: *mut plsm_stream_t,
+    wait_ms: i64,
+    max_messages: usize,
+    max_bytes: usize,
+    out_view: *mut plsm_view_t,
+    out_count: *mut usize,
+    out_err: *mut *mut plsm_error_t,
+) -> c_int {
+    util::boundary_code(out_err, || {
+        // SAFETY: the caller passes NULL or a live stream handle, used by
+        // one thread at a time.
+        let stream = unsafe { handle_mut(stream, "stream")? };
+        let out = out_ptr(out_view, "out_view")?;
+        let out_count = out_ptr(out_count, "out_count")?;
+        if max_messages == 0 {
+            return Err(usage("max_messages must be at least 1"));
+        }
+        let max_bytes = if max_bytes == 0 {
+            usize::MAX
+        } else {
+            max_bytes
+        };
+        let plsm_stream_t { tail, buf, pending } = stream;
+        if let Some(e) = pending.take() {
+            return Err(e);
+        }
+        buf.clear();
+        let mut count = 0usize;
+        let mut wait = u64::try_from(wait_ms).ok().map(Duration::from_millis);
+        while count < max_messages && buf.len() < max_bytes {
+            match tail.poll(wait) {
+                Ok(TailPoll::Message(m)) => {
+                    m.write_json(buf);
+                    buf.push(b'\n');
+                    count += 1;
+                    wait = Some(Duration::ZERO);
+                }
+                Ok(TailPoll::Pending) if count == 0 => return Ok(PLSM_STREAM_PENDING),
+                Ok(TailPoll::End) if count == 0 => return Ok(PLSM_STREAM_END),
+                Ok(TailPoll::Pending | TailPoll::End) => break,
+                Err(e) if count == 0 => return Err(e),
+                Err(e) => {
+                    *pending = Some(e);
+                    break;
+                }
+            }
+        }
+        // SAFETY: both out-pointers were checked non-NULL and point at
+        // caller-owned memory. The view borrows `buf`, which lives in the
+        // stream and is only touched again by the next call.
+        unsafe {
+            out.write(plsm_view_t {
+                data: buf.as_ptr(),
+                len: buf.len(),
+            });
+            out_count.write(count);
+        }
+        Ok(PLSM_STREAM_MESSAGE)
     })
 }
 

@@ -417,6 +417,45 @@ static void test_streams(plsm_client_t *c) {
     CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
     plsm_stream_free(s);
 
+    /* Batches as JSON Lines: bounded by count, then by bytes. */
+    s = open_tail(p, NULL);
+    size_t count = 0;
+    rc = plsm_stream_poll_lines(s, 0, 4, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 4);
+    size_t newlines = 0;
+    for (size_t i = 0; i < v.len; i++) newlines += v.data[i] == '\n';
+    CHECK(newlines == 4 && v.data[v.len - 1] == '\n');
+    CHECK(strncmp((const char *)v.data, "{\"data\":{\"i\":1,", 15) == 0);
+    rc = plsm_stream_poll_lines(s, 0, 100, 1, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 1); /* one message passes 1 byte */
+    CHECK(strncmp((const char *)v.data, "{\"data\":{\"i\":5,", 15) == 0);
+    rc = plsm_stream_poll_lines(s, 10, 100, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 5);
+    rc = plsm_stream_poll_lines(s, 10, 100, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_PENDING);
+    rc = plsm_stream_poll_lines(s, 0, 0, 0, &v, &count, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_stream_poll_lines(s, 0, 1, 0, NULL, &count, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_stream_poll_lines(s, 0, 1, 0, &v, NULL, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_stream_poll_lines(NULL, 0, 1, 0, &v, &count, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    plsm_stream_free(s);
+
+    /* An error after some messages were gathered comes with the next call:
+     * this predicate turns non-boolean at i = 3. */
+    const char *late_error[] = {"if .data.i < 3 then true else .data.i end"};
+    o = (plsm_tail_options_t){0};
+    o.where_exprs = late_error;
+    o.where_len = 1;
+    s = open_tail(p, &o);
+    rc = plsm_stream_poll_lines(s, 0, 100, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 2);
+    rc = plsm_stream_poll_lines(s, 0, 100, 0, &v, &count, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    plsm_stream_free(s);
+
     /* A writer thread wakes a waiting stream (futex), and the idle timeout
      * ends it once the writer stops. */
     o = (plsm_tail_options_t){0};
