@@ -1,0 +1,3 @@
+module plasmite.dev/plasmite/bindings/go
+
+go 1.19
