@@ -19,7 +19,13 @@ function loadNative() {
         `plasmite.${process.platform}-${process.arch}.node`,
       ].map((f) => path.join(__dirname, f));
   for (const file of candidates) {
-    if (fs.existsSync(file)) return { addon: require(file), error: null };
+    if (!fs.existsSync(file)) continue;
+    try {
+      return { addon: require(file), error: null };
+    } catch (e) {
+      // Built for another system, say: local pools are out, RemoteClient works.
+      return { addon: null, error: `cannot load the native addon ${file}: ${e.message}` };
+    }
   }
   return {
     addon: null,
@@ -75,6 +81,11 @@ function dataText(data) {
   return text;
 }
 
+function poolRef(ref) {
+  if (typeof ref !== 'string' || ref === '') throw usageError('a pool reference must be a non-empty string');
+  return ref;
+}
+
 function jsonInput(json) {
   if (typeof json === 'string' || Buffer.isBuffer(json)) return json;
   if (json instanceof Uint8Array) return Buffer.from(json.buffer, json.byteOffset, json.byteLength);
@@ -107,17 +118,17 @@ class Client {
   createPool(ref, sizeBytes = 1024 * 1024) {
     const size = typeof sizeBytes === 'bigint' ? Number(sizeBytes) : sizeBytes;
     if (typeof size !== 'number') throw usageError('sizeBytes must be a number');
-    return new Pool(this._native().create(String(ref), size));
+    return new Pool(this._native().create(poolRef(ref), size));
   }
 
   /** Opens an existing pool. */
   openPool(ref) {
-    return new Pool(this._native().open(String(ref)));
+    return new Pool(this._native().open(poolRef(ref)));
   }
 
   /** The pool's info: the object of `pls pool info --json`. */
   poolInfo(ref) {
-    return JSON.parse(this._native().infoJson(String(ref)));
+    return JSON.parse(this._native().infoJson(poolRef(ref)));
   }
 
   /** Every pool in the directory, sorted by name (unreadable ones carry `error`). */
@@ -127,7 +138,7 @@ class Client {
 
   /** Deletes a pool file. */
   deletePool(ref) {
-    this._native().delete(String(ref));
+    this._native().delete(poolRef(ref));
   }
 
   /** Releases the client; pools it opened stay usable until closed. */

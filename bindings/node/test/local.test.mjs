@@ -68,6 +68,7 @@ test('bad input is a Usage error, before anything is written', (t) => {
   usage(() => pool.get(-1), /seq/);
   usage(() => pool.get(1.5), /seq/);
   usage(() => pool.tail({ bogus: 1 }), /bogus/);
+  usage(() => new Client(tmpDir(t)).openPool(undefined), /pool reference/);
   assert.equal(pool.info().bounds.newest, undefined, 'nothing was appended');
 });
 
