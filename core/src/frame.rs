@@ -36,6 +36,11 @@ impl FrameInfo {
     }
 }
 
+/// The largest seq a frame may carry (2^63). No pool appends that many
+/// messages; bounding seqs keeps every `seq + 1` from overflowing, whatever
+/// a damaged or crafted file holds.
+pub(crate) const MAX_SEQ: u64 = 1 << 63;
+
 /// Ring bytes a frame with a payload of `len` bytes occupies.
 pub const fn frame_size(len: u64) -> u64 {
     align_up(FRAME_HEADER_SIZE as u64 + len, FRAME_ALIGN)
@@ -113,6 +118,9 @@ pub(crate) fn read_slot<R: Region>(region: &R, geo: &Geometry, pos: u64) -> Resu
     }
     if h.tags_len.get() > h.len.get() {
         return corrupt("tag block longer than the payload");
+    }
+    if !(1..=MAX_SEQ).contains(&h.seq.get()) {
+        return corrupt("frame seq out of range");
     }
     Ok(Slot::Frame(h))
 }

@@ -137,6 +137,9 @@ impl<R: Region> Pool<R> {
         if s.next_seq == 0 {
             return bad("header: next seq is 0");
         }
+        if s.next_seq > crate::frame::MAX_SEQ {
+            return bad("header: next seq out of range");
+        }
         // The tail passes the head while a writer places a frame (or a batch)
         // that evicts everything (see spec/format.md, "Wrapping"); readers
         // then see an empty pool and the next writer repairs a dead one's.

@@ -83,3 +83,58 @@ fn validation_steps_over_stale_frames_like_readers_do() {
     assert_eq!(report.gaps, 2, "seqs 10 and 11");
     assert!(kinds.contains(&IssueKind::Frame) && !kinds.contains(&IssueKind::State));
 }
+
+/// `fuzz/` target `frame`: an intact frame with seq `u64::MAX` was returned
+/// as a message, and `seq + 1` then overflowed: a panic in debug builds, a
+/// cursor that forgot its place (and a writer handing out seq 0) in release
+/// builds. Seqs above 2^63 now make a frame damaged.
+#[test]
+fn a_frame_with_an_impossible_seq_is_damage() {
+    for victim in [2usize, 4] {
+        let mut ram = vec![0u8; 4096];
+        let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
+        let geo = *pool.geometry();
+        let mut w = pool.writer().unwrap();
+        let at: Vec<usize> = (1..=5u64)
+            .map(|i| {
+                let a = w
+                    .append(i, b"", format!("{{\"i\":{i}}}").as_bytes())
+                    .unwrap();
+                (geo.ring_offset + a.pos % geo.ring_size) as usize
+            })
+            .collect();
+        w.publish();
+        let len = at[1] - at[0];
+        let f = at[victim];
+        ram[f + 8..f + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        let payload_len = u32::from_le_bytes(ram[f + 24..f + 28].try_into().unwrap()) as usize;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&ram[f + 8..f + 32]);
+        h.update(&ram[f + 32..f + 32 + payload_len]);
+        let crc = h.finalize();
+        ram[f + 4..f + 8].copy_from_slice(&crc.to_le_bytes());
+        assert!(32 + payload_len <= len);
+        let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
+        let mut c = pool.cursor(Start::Oldest).unwrap();
+        let mut buf = [0u8; 256];
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            match pool.read(&mut c, &mut buf) {
+                Ok(Read::Message(f)) => seen.push(f.seq),
+                Ok(Read::Empty) => break,
+                Ok(Read::Lapped { .. }) => {}
+                Err(Error::Corrupt(_)) => {
+                    pool.skip_damaged(&mut c);
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let want: Vec<u64> = (1..=5).filter(|&s| s != victim as u64 + 1).collect();
+        assert_eq!(seen, want, "victim {victim}");
+        let mut w = pool.writer().unwrap();
+        let a = w.append(9, b"", b"{}").unwrap();
+        w.publish();
+        assert_eq!(a.seq, 6, "the writer keeps counting from next_seq");
+        assert_eq!(pool.get(6, &mut buf).unwrap().seq, 6);
+    }
+}
