@@ -30,6 +30,15 @@ fs.mkdirSync(OUT, { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-ui-test-'));
 const poolDir = path.join(tmp, 'pools');
 const env = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: tmp, PLASMITE_DIR: poolDir };
+// Servers still running and directories to remove when this process ends,
+// however it ends (a crash must not leave a `pls serve` behind).
+const servers = new Set();
+const cleanup = [tmp];
+process.on('exit', () => {
+  for (const c of servers) { try { c.kill('SIGTERM'); } catch { /* gone */ } }
+  for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 // Nothing here should take long; a hang fails the run instead of stalling CI.
 const watchdog = setTimeout(() => { console.log('FAIL: the UI test did not finish within 240 s'); process.exit(1); }, 240_000);
 
@@ -62,9 +71,10 @@ async function startServer(extra, port) {
   port = port || await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(PLS, ['serve', '--bind', `127.0.0.1:${port}`, ...extra], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  servers.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const exited = new Promise((resolve) => child.on('exit', () => { servers.delete(child); resolve(); }));
   const t0 = Date.now();
   for (;;) {
     try { if ((await fetch(base + '/healthz')).ok) break; } catch { /* not up yet */ }
@@ -100,6 +110,7 @@ const authed = await startServer([...serveArgs, '--token', TOKEN]);
 const bases = [base, authed.base];
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pls-ui-chromium-'));
+cleanup.push(userDataDir);
 const ctx = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
@@ -388,8 +399,6 @@ try {
   await ctx.close();
   await server.stop();
   await authed.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.rmSync(userDataDir, { recursive: true, force: true });
   clearTimeout(watchdog);
 }
 if (latencies.length) {
