@@ -225,13 +225,15 @@ pub(crate) fn exercise<R: Region>(pool: &Pool<R>) {
 /// one message: it must come back exactly, by get and by cursor, and a
 /// second take-over must find nothing left to repair.
 ///
-/// One kind of pool is let off these checks: one holding an intact frame
-/// with a seq above the newest frame's, the one the writer found at the
-/// published `last_pos`. No writer makes such a frame (it takes crafted
-/// bytes with matching checksums: a stale frame left by a lost page has an
-/// older seq); lookups by seq and cursors then stop at it, and validation,
-/// which trusts the order of seqs, disagrees with the writer about which
-/// frame is the newest. There only termination and intact bytes are checked.
+/// One kind of pool is let off these checks: one holding an intact frame,
+/// anywhere but at the newest frame (the published `last_pos`, exact once
+/// a writer took over), whose seq is at least the newest's. No writer makes
+/// such a frame: every frame before the newest has a lower seq, and so does
+/// a stale frame that a lost page brings back. It takes crafted bytes with
+/// matching checksums; lookups by seq and cursors then stop at that frame,
+/// and validation, which trusts the order of seqs, disagrees with the writer
+/// about which frame is the newest. There only termination and intact bytes
+/// are checked.
 pub(crate) fn write_and_read_back<R: Region>(pool: &Pool<R>) {
     let mut w = match pool.writer() {
         Ok(w) => w,
@@ -239,13 +241,7 @@ pub(crate) fn write_and_read_back<R: Region>(pool: &Pool<R>) {
         Err(Error::Corrupt(_)) => return,
         Err(e) => panic!("writer() failed with {e:?}"),
     };
-    // The newest frame as the writer found it (bounds starts from the same
-    // frame); without one, anything the writer has yet to hand out.
-    let newest = match pool.bounds() {
-        Ok(b) => b.newest.map_or(w.next_seq(), |n| n.0 + 1),
-        Err(_) => w.next_seq(),
-    };
-    let ordered = !has_frame_from_the_future(pool, newest);
+    let ordered = !has_frame_out_of_order(pool);
     let mut state_issues = Vec::new();
     pool.validate(|i| {
         if i.kind == IssueKind::State {
@@ -289,30 +285,39 @@ pub(crate) fn write_and_read_back<R: Region>(pool: &Pool<R>) {
     );
 }
 
-/// Whether an intact frame between tail and head has a seq of at least
-/// `next`, judged from the bytes with this crate's own checksum.
-/// (A frame whose seq is below that of the frame before it is stale or
-/// damage, which every reader must step over, and is not let off.)
-fn has_frame_from_the_future<R: Region>(pool: &Pool<R>, next: u64) -> bool {
+/// Whether an intact frame between tail and head other than the newest has
+/// a seq of at least the newest's (see [`write_and_read_back`]), judged from
+/// the bytes with this crate's own checksum.
+fn has_frame_out_of_order<R: Region>(pool: &Pool<R>) -> bool {
     let (geo, s) = (pool.geometry(), pool.state());
+    let intact = |pos: u64| -> Option<u64> {
+        let ring_pos = pos % geo.ring_size;
+        if ring_pos + FRAME_HEADER_SIZE as u64 > geo.ring_size {
+            return None;
+        }
+        let off = (geo.ring_offset + ring_pos) as usize;
+        let mut raw = [0u8; FRAME_HEADER_SIZE];
+        pool.region().read(off, &mut raw);
+        let len = u64::from(u32_at(&raw, 24));
+        if u32_at(&raw, 0) != FRAME_COMMITTED
+            || ring_pos + FRAME_HEADER_SIZE as u64 + len > geo.ring_size
+        {
+            return None;
+        }
+        let mut payload = vec![0u8; len as usize];
+        pool.region().read(off + FRAME_HEADER_SIZE, &mut payload);
+        (checksum(&raw, &payload) == u32_at(&raw, 4)).then(|| u64_at(&raw, 8))
+    };
+    if s.tail >= s.head {
+        return false;
+    }
+    let Some(newest) = intact(s.last_pos) else {
+        return false;
+    };
     let mut pos = s.tail & !7;
     while pos < s.head {
-        let ring_pos = pos % geo.ring_size;
-        if ring_pos + FRAME_HEADER_SIZE as u64 <= geo.ring_size {
-            let off = (geo.ring_offset + ring_pos) as usize;
-            let mut raw = [0u8; FRAME_HEADER_SIZE];
-            pool.region().read(off, &mut raw);
-            let len = u64::from(u32_at(&raw, 24));
-            if u32_at(&raw, 0) == FRAME_COMMITTED
-                && u64_at(&raw, 8) >= next
-                && ring_pos + FRAME_HEADER_SIZE as u64 + len <= geo.ring_size
-            {
-                let mut payload = vec![0u8; len as usize];
-                pool.region().read(off + FRAME_HEADER_SIZE, &mut payload);
-                if checksum(&raw, &payload) == u32_at(&raw, 4) {
-                    return true;
-                }
-            }
+        if pos != s.last_pos && intact(pos).is_some_and(|seq| seq >= newest) {
+            return true;
         }
         pos += 8;
     }
