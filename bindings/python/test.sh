@@ -2,10 +2,11 @@
 # Builds the Python binding and runs its tests. Called by scripts/test;
 # runs alone too.
 #
-# A virtualenv under target/ gets maturin and pytest from PyPI; the
+# A virtualenv under target/ gets maturin, pytest and mypy from PyPI; the
 # extension is built by maturin as the abi3 wheel users would install (with
 # the ci profile, sharing target/ with the workspace so only PyO3 and the
-# binding compile here), installed into the venv, and tested with pytest.
+# binding compile here), installed into the venv, its stubs checked against
+# it with mypy's stubtest, and tested with pytest.
 # The multi-process tests and the conformance runner use the real `pls`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,7 +31,7 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.9,<2" "pytest>=8"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.9,<2" "pytest>=8" "mypy>=1.18"
 export PYO3_PYTHON="$venv/bin/python"
 
 manifest=bindings/python/Cargo.toml
@@ -43,6 +44,9 @@ rm -rf "$wheels"
 "$venv/bin/maturin" build -q --profile "$profile" -m "$manifest" --target-dir target \
   -o "$wheels" -i "$venv/bin/python"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/plasmite-*.whl
+
+# The stubs (_native.pyi) must match the extension, signature by signature.
+"$venv/bin/python" -m mypy.stubtest plasmite --allowlist bindings/python/stubtest-allowlist.txt
 
 cargo build -q --profile "$profile" -p plasmite-cli --bin pls
 export PLASMITE_BIN="${PLASMITE_BIN:-$root/target/$profile/pls}"

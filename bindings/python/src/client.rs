@@ -101,7 +101,8 @@ impl Client {
 
     /// Creates a pool of `size_bytes` (AlreadyExistsError if it exists:
     /// an existing pool is never truncated) and opens it.
-    #[pyo3(signature = (pool, size_bytes = plasmite::DEFAULT_POOL_SIZE, *, index_capacity = None))]
+    // 1048576 is plasmite::DEFAULT_POOL_SIZE, spelled out so Python sees it.
+    #[pyo3(signature = (pool, size_bytes = 1048576, *, index_capacity = None))]
     fn create_pool(
         &self,
         py: Python<'_>,

@@ -181,7 +181,9 @@ def test_durability(pool: plasmite.Pool):
 
 def test_info_and_list(client: plasmite.Client, tmp_path: Path):
     a = client.create_pool("alpha", 2 << 20)
-    client.create_pool("beta").close()
+    beta = client.create_pool("beta")
+    assert beta.info().file_size == plasmite.DEFAULT_POOL_SIZE == 1 << 20
+    beta.close()
     info = a.info()
     assert info.file_size == 2 << 20 and info.newest_seq is None and info.count == 0
     a.append({"x": 1})

@@ -8,7 +8,7 @@ import datetime
 import os
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from typing_extensions import Self
+from typing_extensions import Self, final
 
 from ._errors import Durability, PlasmiteError
 
@@ -19,6 +19,7 @@ DEFAULT_POOL_SIZE: int
 _PoolRef = Union[str, os.PathLike[str]]
 _JsonText = Union[bytes, bytearray, memoryview, str]
 
+@final
 class Message:
     """One message: ``{"data": …, "meta": {"tags": […]}, "seq": N, "time": "…"}``.
 
@@ -52,9 +53,10 @@ class Message:
         """The whole envelope as compact JSON bytes (what ``pls get`` prints)."""
     def to_dict(self) -> dict[str, Any]:
         """The envelope as a dict: ``{"data", "meta": {"tags"}, "seq", "time"}``."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class Stream(Iterator[Message]):
     """Messages of a pool, in seq order, as an iterator and context manager.
 
@@ -89,6 +91,7 @@ class Stream(Iterator[Message]):
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> bool: ...
 
+@final
 class PoolInfo:
     """Facts about a pool at one moment."""
 
@@ -130,6 +133,7 @@ class PoolInfo:
     def to_dict(self) -> dict[str, Any]:
         """The object ``pls pool info --json`` prints."""
 
+@final
 class PoolEntry:
     """One pool found by ``Client.list_pools()``."""
 
@@ -144,6 +148,7 @@ class PoolEntry:
     def error(self) -> Optional[PlasmiteError]:
         """Why it could not be read, or None."""
 
+@final
 class Pool:
     """An open pool. Safe to share between threads."""
 
@@ -154,7 +159,7 @@ class Pool:
     def append(
         self,
         data: Mapping[str, Any],
-        tags: Iterable[str] = (),
+        tags: Optional[Iterable[str]] = None,
         durability: Durability | int = Durability.FAST,
     ) -> Message:
         """Appends ``data`` (a JSON-compatible dict) and returns the stored message.
@@ -165,7 +170,7 @@ class Pool:
     def append_json(
         self,
         data: _JsonText,
-        tags: Iterable[str] = (),
+        tags: Optional[Iterable[str]] = None,
         durability: Durability | int = Durability.FAST,
     ) -> Message:
         """Appends JSON object text, keeping key order and number spelling."""
@@ -179,8 +184,8 @@ class Pool:
         last: Optional[int] = None,
         max_messages: Optional[int] = None,
         timeout: Optional[float] = None,
-        tags: Iterable[str] = (),
-        where: Sequence[str] = (),
+        tags: Optional[Iterable[str]] = None,
+        where: Optional[Sequence[str]] = None,
     ) -> Stream:
         """A stream of messages, then of new ones as they arrive.
 
@@ -197,8 +202,8 @@ class Pool:
         since_seq: Optional[int] = None,
         last: Optional[int] = None,
         max_messages: Optional[int] = None,
-        tags: Iterable[str] = (),
-        where: Sequence[str] = (),
+        tags: Optional[Iterable[str]] = None,
+        where: Optional[Sequence[str]] = None,
     ) -> Stream:
         """The history, paced by the messages' append times / ``speed``.
 
@@ -212,11 +217,12 @@ class Pool:
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> bool: ...
 
+@final
 class Client:
     """A pool directory. Pool refs: a str with ``/`` (or any os.PathLike) is a
     path, another str a pool name in the directory."""
 
-    def __init__(self, pool_dir: Optional[Union[str, os.PathLike[str]]] = None) -> None:
+    def __new__(cls, pool_dir: Optional[Union[str, os.PathLike[str]]] = None) -> Self:
         """``pool_dir`` None means ``$PLASMITE_DIR``, else ``~/.plasmite/pools``."""
     @property
     def pool_dir(self) -> str: ...
