@@ -19,7 +19,7 @@ use plasmite::{RawMessage, Tail, TailPoll};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::{closed, usage, OrRaise};
+use crate::errors::{usage, OrRaise};
 use crate::message::Message;
 
 /// Longest stretch spent waiting without the GIL before looking for
@@ -115,16 +115,15 @@ impl Stream {
     ) -> PyResult<Option<T>> {
         let mut guard = self.lock()?;
         let st = &mut *guard;
+        // A closed stream ends, like a closed generator: a consumer loop
+        // stops cleanly whether close() came while it waited or between
+        // two messages.
         if self.cancelled.load(Ordering::Acquire) {
-            let was_open = st.tail.take().is_some();
-            return if was_open {
-                Ok(None)
-            } else {
-                Err(closed("stream"))
-            };
+            st.tail = None;
+            return Ok(None);
         }
         let Some(tail) = st.tail.as_mut() else {
-            return Err(closed("stream"));
+            return Ok(None);
         };
         if st.ended {
             return Ok(None);
@@ -263,8 +262,10 @@ impl Stream {
         self.cancelled.load(Ordering::Acquire)
     }
 
-    /// Stops the stream. Safe from any thread: a reader blocked in another
-    /// thread wakes within a fraction of a second and its loop ends.
+    /// Stops the stream: iteration ends (`StopIteration`, `next_json()`
+    /// returns None), as after closing a generator. Safe from any thread:
+    /// a reader blocked in another thread wakes within a fraction of a
+    /// second and its loop ends.
     fn close(&self) {
         self.cancelled.store(true, Ordering::Release);
         if let Ok(mut st) = self.state.try_lock() {

@@ -139,13 +139,21 @@ def test_exhausted_stream_keeps_stopping(pool: plasmite.Pool):
     assert stream.next_json() is None
 
 
-def test_closed_stream_is_a_usage_error(pool: plasmite.Pool):
-    fill(pool, 2)
+def test_a_closed_stream_ends_like_a_closed_generator(pool: plasmite.Pool):
+    fill(pool, 3)
     with pool.tail() as stream:
         assert next(stream).seq == 1
     assert stream.closed
-    with pytest.raises(plasmite.UsageError, match="stream is closed"):
+    with pytest.raises(StopIteration):
         next(stream)
+    assert stream.next_json() is None
+    # Closed between two messages (say, by another thread), a loop just ends.
+    stream = pool.tail()
+    got = []
+    for m in stream:
+        got.append(m.seq)
+        stream.close()
+    assert got == [1]
 
 
 def test_close_from_another_thread_ends_a_blocked_read(pool: plasmite.Pool):

@@ -62,7 +62,7 @@ class Stream(Iterator[Message]):
 
     Iteration ends (``StopIteration``) when ``max_messages`` were delivered,
     when the idle ``timeout`` passes with no message, when a replay catches
-    up, or when ``close()`` is called from another thread. While it waits
+    up, or once ``close()`` is called (from any thread). While it waits
     the GIL is released; Ctrl-C raises ``KeyboardInterrupt`` promptly.
     A stream is read by one thread at a time (a second reader gets
     ``UsageError``); ``close()`` works from any thread.
@@ -87,7 +87,9 @@ class Stream(Iterator[Message]):
     @property
     def closed(self) -> bool: ...
     def close(self) -> None:
-        """Stops the stream; later reads raise ``UsageError``."""
+        """Stops the stream: iteration ends, as for a closed generator. Works
+        from any thread (a reader waiting in another thread stops within
+        about 50 ms)."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> bool: ...
 
