@@ -454,6 +454,95 @@ fn serves_https_with_a_self_signed_certificate() {
     srv.healthy();
 }
 
+/// Sends `bytes` one a second until the connection is closed (a write or a
+/// read fails or sees the end); how long that took.
+fn trickle_until_closed(mut tcp: TcpStream, bytes: &[u8]) -> Duration {
+    tcp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let t0 = Instant::now();
+    let mut buf = [0u8; 4096];
+    for b in bytes.iter().cycle() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "still open");
+        if tcp.write_all(&[*b]).is_err() {
+            break;
+        }
+        match tcp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    t0.elapsed()
+}
+
+#[test]
+fn trickled_handshakes_and_heads_are_cut_off() {
+    // A handshake must complete, and a request head arrive, within 10 s of
+    // their first byte, as on a plain listener; a byte a second would
+    // otherwise keep the connection from ever going idle.
+    let sb = Sandbox::new("tls-trickle");
+    let srv = Server::start(sb, any_cert(), &["--tls-self-signed"]);
+    // A real ClientHello, sent a byte at a time.
+    let mut hello = Vec::new();
+    let mut c =
+        ClientConnection::new(any_cert(), ServerName::try_from("localhost").unwrap()).unwrap();
+    c.write_tls(&mut hello).unwrap();
+    let handshake = {
+        let tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        std::thread::spawn(move || trickle_until_closed(tcp, &hello))
+    };
+    // A finished handshake, then a request head a byte at a time: each byte
+    // is its own TLS record.
+    let head = {
+        let tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let conn =
+            ClientConnection::new(any_cert(), ServerName::try_from("localhost").unwrap()).unwrap();
+        let mut s = StreamOwned::new(conn, tcp);
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock).expect("handshake");
+        }
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut buf = [0u8; 4096];
+            for b in b"GET /healthz HTTP/1.1\r\nX-Slow: "
+                .iter()
+                .chain(std::iter::repeat(&b'a'))
+            {
+                assert!(t0.elapsed() < Duration::from_secs(30), "still open");
+                if s.write_all(&[*b]).and_then(|()| s.flush()).is_err() {
+                    break;
+                }
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => panic!("an answer to a request that never ended"),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break,
+                }
+            }
+            t0.elapsed()
+        })
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    srv.healthy();
+    for (what, t) in [("handshake", handshake), ("head", head)] {
+        let took = t.join().unwrap();
+        assert!(
+            took >= Duration::from_millis(9500) && took < Duration::from_secs(14),
+            "trickled {what} cut after {took:?}"
+        );
+    }
+    srv.healthy();
+}
+
 #[test]
 fn check_reports_tls() {
     let sb = Sandbox::new("tls-check");
