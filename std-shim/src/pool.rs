@@ -140,9 +140,11 @@ pub(crate) struct Inner {
 impl Pool {
     /// Creates a pool file at `path`.
     ///
-    /// The file is built under a temporary name, fully allocated (so a full
+    /// The file is built as an anonymous file (`O_TMPFILE`; where the file
+    /// system cannot, under a temporary name), fully allocated (so a full
     /// disk fails here, never as a SIGBUS later), and then linked into place,
-    /// so no process ever sees a half-made pool and a failure leaves no file.
+    /// so no process ever sees a half-made pool, and a failure, or on Linux
+    /// even a crash, leaves no file.
     pub fn create(path: impl AsRef<Path>, opts: &PoolOptions) -> Result<Pool> {
         let path = path.as_ref();
         // Refuse impossible sizes before touching the file system.
@@ -167,16 +169,23 @@ impl Pool {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        // Errors name the pool the user asked for, not the temporary file.
-        let result = build(&tmp, opts)
-            .map_err(|e| e.with_path(path))
-            .and_then(|()| {
+        // An anonymous file where the kernel can make one: a process killed
+        // while it allocates and formats then leaves nothing behind, where a
+        // named temporary file would keep the pool's whole size on disk,
+        // hidden. Errors name the pool asked for, not the temporary file.
+        let result = match build_anonymous(dir, opts) {
+            Ok(Some(file)) => link_anonymous(&file, &tmp, path, opts.overwrite)
+                .map_err(|e| Error::io(e, "create pool", path)),
+            Ok(None) => build(&tmp, opts).and_then(|()| {
                 if opts.overwrite {
                     std::fs::rename(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
                 } else {
                     std::fs::hard_link(&tmp, path).map_err(|e| Error::io(e, "create pool", path))
                 }
-            });
+            }),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| e.with_path(path));
         let _ = std::fs::remove_file(&tmp);
         result?;
         // Make the new name itself durable, not just the file's contents.
@@ -416,15 +425,65 @@ fn build(tmp: &Path, opts: &PoolOptions) -> Result<()> {
         .mode(0o644)
         .open(tmp)
         .map_err(|e| Error::io(e, "create pool", tmp))?;
-    allocate(&file, opts.size).map_err(|e| Error::io(e, "allocate pool", tmp))?;
+    format_file(&file, opts, tmp)
+}
+
+/// Creates and formats an anonymous pool file (`O_TMPFILE`) in `dir`, which
+/// the kernel frees if this process dies before [`link_anonymous`] names it.
+/// `Ok(None)` if this kernel, file system or set-up cannot (then the named
+/// path runs, and reports any error that made this one fail).
+#[cfg(target_os = "linux")]
+fn build_anonymous(dir: &Path, opts: &PoolOptions) -> Result<Option<File>> {
+    use rustix::fs::{Mode, OFlags};
+    // Naming the file later goes through /proc.
+    if !Path::new("/proc/self/fd").is_dir() {
+        return Ok(None);
+    }
+    let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(dir, flags, Mode::from_raw_mode(0o644)) else {
+        return Ok(None);
+    };
+    let file = File::from(fd);
+    format_file(&file, opts, dir)?;
+    Ok(Some(file))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn build_anonymous(_dir: &Path, _opts: &PoolOptions) -> Result<Option<File>> {
+    Ok(None)
+}
+
+/// Names the anonymous `file`: `path`, failing if it exists, or (with
+/// `overwrite`) `tmp`, then renamed over `path`.
+fn link_anonymous(file: &File, tmp: &Path, path: &Path, overwrite: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let me = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let to = if overwrite { tmp } else { path };
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        me.as_str(),
+        rustix::fs::CWD,
+        to,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )?;
+    if overwrite {
+        std::fs::rename(tmp, path)?;
+    }
+    Ok(())
+}
+
+/// Reserves the file's blocks, maps it and formats it as a pool, then syncs
+/// it. `what` names it in errors.
+fn format_file(file: &File, opts: &PoolOptions, what: &Path) -> Result<()> {
+    allocate(file, opts.size).map_err(|e| Error::io(e, "allocate pool", what))?;
     let map =
-        Mapping::new(&file, opts.size as usize, true).map_err(|e| Error::io(e, "map pool", tmp))?;
+        Mapping::new(file, opts.size as usize, true).map_err(|e| Error::io(e, "map pool", what))?;
     let format = FormatOptions {
         index_capacity: opts.index_capacity,
         created_ns: now_ns(),
     };
-    CorePool::format(map, &format).map_err(|e| Error::core(e, tmp))?;
-    file.sync_all().map_err(|e| Error::io(e, "sync pool", tmp))
+    CorePool::format(map, &format).map_err(|e| Error::core(e, what))?;
+    file.sync_all().map_err(|e| Error::io(e, "sync pool", what))
 }
 
 /// Reserves every block of the file now, so later writes through the
