@@ -28,6 +28,7 @@
 //! crate `plasmite-core` and are specified in `spec/format.md`.
 #![warn(missing_docs)]
 
+pub mod bench;
 mod cursor;
 mod dir;
 mod error;
