@@ -4,63 +4,21 @@
 //! JSON). Each run of `pls` is a real process; its peak memory is sampled
 //! from /proc, split into anonymous memory (heap) and mapped file pages.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use plasmite::bench::write_jsonl;
+use plasmite_cli::cmd::bench::{count_lines, run_pls, Peak};
 
 const PLS: &str = env!("CARGO_BIN_EXE_pls");
 const N: u64 = 1_000_000;
 
-/// Peak resident memory of a run, split as the kernel counts it: anonymous
-/// (heap, stacks) and file-backed (mostly the pool's mapped pages, which are
-/// the page cache, shared with every other process using the pool).
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-struct Peak {
-    anon_kib: u64,
-    file_kib: u64,
-}
-
-/// Samples /proc/PID/status until the process exits.
-fn sample(pid: u32, peak: &mut Peak) {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return;
-    };
-    for line in status.lines() {
-        let kib = |l: &str| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        if line.starts_with("RssAnon:") {
-            peak.anon_kib = peak.anon_kib.max(kib(line));
-        } else if line.starts_with("RssFile:") || line.starts_with("RssShmem:") {
-            peak.file_kib = peak.file_kib.max(kib(line));
-        }
-    }
-}
-
-/// Runs `pls` with `args`, stdin from `input`, stdout to `out`; returns the
-/// wall time and the peak memory (sampled every 200 µs, so a spike shorter
-/// than that can be missed).
+/// Runs `pls` (see `run_pls`, shared with `pls bench`), sampling its peak memory; a run
+/// must succeed (or end with `peek --timeout`'s 124).
 fn run(dir: &Path, args: &[&str], input: Option<&Path>, out: Option<&Path>) -> (Duration, Peak) {
-    let mut cmd = Command::new(PLS);
-    cmd.arg("--dir").arg(dir).args(args);
-    cmd.stdin(input.map_or(Stdio::null(), |p| std::fs::File::open(p).unwrap().into()));
-    cmd.stdout(out.map_or(Stdio::null(), |p| std::fs::File::create(p).unwrap().into()));
-    let started = Instant::now();
-    let mut child = cmd.spawn().unwrap();
     let mut peak = Peak::default();
-    let status = loop {
-        sample(child.id(), &mut peak);
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    };
-    let elapsed = started.elapsed();
-    let code = status.code().unwrap_or(-1);
+    let (elapsed, code) = run_pls(Path::new(PLS), dir, args, input, out, Some(&mut peak))
+        .unwrap_or_else(|e| panic!("pls {args:?}: {e}"));
     assert!(code == 0 || code == 124, "pls {args:?} exited {code}");
     (elapsed, peak)
 }
@@ -75,14 +33,8 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("plasmite-cli-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("input.jsonl");
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
-        for i in 0..N {
-            let head = format!("{{\"id\":{i},\"kind\":\"bench\",\"msg\":\"");
-            let pad = "x".repeat(100 - head.len() - 2);
-            writeln!(f, "{head}{pad}\"}}").unwrap();
-        }
-    }
+    // The messages `pls bench` and the engine benchmark use.
+    write_jsonl(&input, N, 100).unwrap();
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let mut row = |name: &str, value: String, mem: Option<Peak>| {
         let mb = |k: u64| format!("{:.1} MB", k as f64 / 1024.0);
@@ -121,8 +73,7 @@ fn main() {
     );
     // Streamed: reading the file whole would swell this process, and a
     // child's exec inherits the parent's peak RSS in the kernel's books.
-    let file = std::io::BufReader::new(std::fs::File::open(&out).unwrap());
-    let lines = std::io::BufRead::lines(file).count() as u64;
+    let lines = count_lines(&out).unwrap();
     assert_eq!(lines, N, "export must print every message");
     let export = t.saturating_sub(Duration::from_millis(1));
     row(

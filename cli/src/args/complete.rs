@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::spec::{CommandSpec, Flag, Kind, Positional, COMMANDS, GLOBAL_FLAGS};
+use super::spec::{listed, CommandSpec, Flag, Kind, Positional, GLOBAL_FLAGS};
 use super::Shell;
 
 /// The completion script for `shell`, ready to be printed.
@@ -38,7 +38,7 @@ fn child_words(spec: &CommandSpec) -> Vec<&'static str> {
 
 /// Commands that have subcommands (the root, `pool`, `serve`).
 fn parents() -> impl Iterator<Item = &'static CommandSpec> {
-    COMMANDS.iter().filter(|c| c.children().next().is_some())
+    listed().filter(|c| c.children().next().is_some())
 }
 
 /// Every flag that takes a value, once per long name (the tests check that a long name means
@@ -47,7 +47,7 @@ fn valued_flags() -> Vec<&'static Flag> {
     let mut seen: Vec<&'static Flag> = Vec::new();
     let all = GLOBAL_FLAGS
         .iter()
-        .chain(COMMANDS.iter().flat_map(|c| c.flags.iter()));
+        .chain(listed().flat_map(|c| c.flags.iter()));
     for flag in all {
         if flag.kind.takes_value() && !seen.iter().any(|f| f.long == flag.long) {
             seen.push(flag);
@@ -194,7 +194,7 @@ fn bash() -> String {
     // Flags of the current command.
     s.push_str("    if [[ \"$cur\" == -* ]]; then\n        case \"$cmd\" in\n");
     let globals = bash_flag_words(GLOBAL_FLAGS);
-    for spec in COMMANDS {
+    for spec in listed() {
         let mut words = bash_flag_words(spec.flags);
         words.push_str(&globals);
         let _ = writeln!(
@@ -213,7 +213,7 @@ fn bash() -> String {
 
     // Positional arguments.
     s.push_str("    local n=${#pos[@]}\n    case \"$cmd\" in\n");
-    for spec in COMMANDS {
+    for spec in listed() {
         if spec.id == super::spec::CommandId::Help {
             continue;
         }
@@ -348,7 +348,7 @@ fn zsh() -> String {
         );
     }
 
-    for spec in COMMANDS {
+    for spec in listed() {
         let _ = writeln!(s, "\n{}() {{", zsh_cmd_fn(spec));
         let mut specs: Vec<String> = spec.flags.iter().flat_map(zsh_flag_specs).collect();
         specs.extend(globals.iter().cloned());
@@ -654,7 +654,7 @@ function __plasmite_register --argument-names c
             );
         }
     }
-    for spec in COMMANDS.iter().filter(|c| !c.path.is_empty()) {
+    for spec in listed().filter(|c| !c.path.is_empty()) {
         let cond = format!("__plasmite_at {}", fish_quote(&key(spec)));
         for flag in spec.flags {
             let _ = writeln!(

@@ -134,6 +134,14 @@ impl Matches {
             .collect()
     }
 
+    /// Path of the positional at `index`.
+    pub(crate) fn pos_path(&self, index: usize) -> Option<PathBuf> {
+        match self.positionals.get(index) {
+            Some(Raw::Path(path)) => Some(path.clone()),
+            _ => None,
+        }
+    }
+
     /// Number of the positional at `index`.
     pub(crate) fn pos_number(&self, index: usize) -> Option<u64> {
         match self.positionals.get(index) {
@@ -329,8 +337,7 @@ fn compat_spelling(spelling: Spelling) -> Spelling {
 
 /// The subcommand of `spec` named by `value`, if any.
 fn subcommand(spec: &CommandSpec, value: &OsString) -> Option<&'static CommandSpec> {
-    let word = value.to_str()?;
-    spec.children().find(|c| c.path.last() == Some(&word))
+    spec.subcommand(value.to_str()?)
 }
 
 /// The positional slot for the `index`-th value (the last slot absorbs extras if variadic).

@@ -224,6 +224,10 @@ pub enum Command {
     PoolDelete(PoolDeleteArgs),
     /// `doctor [POOL] [--all]`.
     Doctor(DoctorArgs),
+    /// `bench`: measure the engine and the CLI on this machine.
+    Bench(BenchArgs),
+    /// `bench-worker` (hidden): one process of a `bench` measurement.
+    BenchWorker(BenchWorkerArgs),
     /// `serve`: run the server.
     Serve(ServeArgs),
     /// `serve check`: validate the server options and print them.
@@ -393,6 +397,39 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
+/// `bench`. Sizes stay text, parsed by the command (`units.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchArgs {
+    /// `--quick`.
+    pub quick: bool,
+    /// `--messages`; `None` = the default of the run (standard or quick).
+    pub messages: Option<u64>,
+    /// `--size`, unparsed (default `100`).
+    pub size: String,
+    /// `--pool-size`, unparsed; `None` = the default of the run.
+    pub pool_size: Option<String>,
+    /// `--writers` (default 4).
+    pub writers: u64,
+    /// `--json`.
+    pub json: bool,
+    /// The global `--dir`, if given: where the temporary directory goes (instead of the
+    /// system's temporary directory; `$PLASMITE_DIR` is not used).
+    pub dir: Option<PathBuf>,
+}
+
+/// `bench-worker ROLE POOL COUNT SIZE` (hidden; run by `bench`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchWorkerArgs {
+    /// What the worker does.
+    pub role: plasmite::bench::Role,
+    /// The pool file.
+    pub pool: PathBuf,
+    /// Messages to wait for or append.
+    pub count: u64,
+    /// Bytes per appended message.
+    pub size: u64,
+}
+
 /// `serve` options (also used by `serve check`). Semantic checks that depend on parsing the
 /// bind address (loopback rules, TLS pairing, non-zero limits) are the server's job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -500,7 +537,10 @@ where
             matches,
         } => {
             let global = build_global(&global);
-            let command = build(bin, spec, &matches)?;
+            let mut command = build(bin, spec, &matches)?;
+            if let Command::Bench(b) = &mut command {
+                b.dir.clone_from(&global.dir);
+            }
             (global, command)
         }
     };
@@ -796,6 +836,25 @@ fn build(bin: &str, spec: &'static CommandSpec, matches: &Matches) -> Result<Com
             tls_cert: v.path_or_default("tls-cert"),
             tls_key: v.path_or_default("tls-key"),
             force: v.has("force"),
+        }),
+        CommandId::Bench => Command::Bench(BenchArgs {
+            quick: v.has("quick"),
+            messages: v.number("messages"),
+            size: v.text_or_default("size"),
+            pool_size: v.text("pool-size"),
+            writers: v.number_or_default("writers"),
+            json: v.has("json"),
+            dir: None,
+        }),
+        CommandId::BenchWorker => Command::BenchWorker(BenchWorkerArgs {
+            // The table only accepts the role names, so the fallback is never used.
+            role: matches
+                .pos_text(0)
+                .and_then(|r| plasmite::bench::Role::from_name(&r))
+                .unwrap_or(plasmite::bench::Role::Waiter),
+            pool: matches.pos_path(1).unwrap_or_default(),
+            count: matches.pos_number(2).unwrap_or(0),
+            size: matches.pos_number(3).unwrap_or(0),
         }),
         CommandId::Version => Command::Version,
         CommandId::Completion => Command::Completion(

@@ -268,6 +268,10 @@ pub enum CommandId {
     ServeInit,
     /// `doctor`.
     Doctor,
+    /// `bench`.
+    Bench,
+    /// `bench-worker` (hidden): one process of a `bench` cross-process measurement.
+    BenchWorker,
     /// `version`.
     Version,
     /// `completion`.
@@ -293,6 +297,9 @@ pub struct CommandSpec {
     pub flags: &'static [Flag],
     /// True when the command only groups subcommands and does nothing by itself.
     pub group: bool,
+    /// True for internal commands the program runs itself (`bench-worker`): they parse like
+    /// any other, but help, completions and suggestions leave them out.
+    pub hidden: bool,
     /// Examples for help (2–4 per command).
     pub examples: &'static [Example],
     /// Hint used instead of ``Try `{bin} CMD --help`.`` when a required positional is missing.
@@ -305,8 +312,18 @@ impl CommandSpec {
         self.path.join(" ")
     }
 
-    /// The direct subcommands of this command, in table order.
+    /// The direct subcommands of this command that users see, in table order (hidden ones
+    /// are left out; the parser finds those through [`CommandSpec::subcommand`]).
     pub fn children(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        self.all_children().filter(|c| !c.hidden)
+    }
+
+    /// The direct subcommand named `word`, hidden ones included.
+    pub fn subcommand(&self, word: &str) -> Option<&'static CommandSpec> {
+        self.all_children().find(|c| c.path.last() == Some(&word))
+    }
+
+    fn all_children(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
         COMMANDS
             .iter()
             .filter(move |c| c.path.len() == self.path.len() + 1 && c.path.starts_with(self.path))
@@ -321,6 +338,11 @@ impl CommandSpec {
 /// Looks up a command by its words (`&["pool", "create"]`).
 pub fn command(path: &[&str]) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.path == path)
+}
+
+/// The commands users see: every entry of [`COMMANDS`] but the hidden ones.
+pub fn listed() -> impl Iterator<Item = &'static CommandSpec> {
+    COMMANDS.iter().filter(|c| !c.hidden)
 }
 
 /// The root entry of [`COMMANDS`].
@@ -614,6 +636,53 @@ const DOCTOR_FLAGS: &[Flag] = &[
     JSON,
 ];
 
+/// Most writer processes `bench --writers` starts.
+pub const MAX_BENCH_WRITERS: u64 = 64;
+
+const BENCH_FLAGS: &[Flag] = &[
+    Flag::switch(
+        "quick",
+        C::General,
+        "Run for a few seconds with small counts (a smoke test: rougher figures)",
+    ),
+    Flag::value(
+        "messages",
+        "N",
+        ANY_U64,
+        C::General,
+        "Messages per throughput phase: appends, batched appends, the writer processes' total, \
+         ingest and export",
+    )
+    .default_note("1000000, or 20000 with --quick"),
+    Flag::value(
+        "size",
+        "SIZE",
+        Kind::Text,
+        C::General,
+        "Bytes of JSON data per message, plain or with K/M (at least 10)",
+    )
+    .default_value("100"),
+    Flag::value(
+        "pool-size",
+        "SIZE",
+        Kind::Text,
+        C::General,
+        "Size of the pools the throughput phases write; they wrap when full, as busy pools do",
+    )
+    .default_note("64M, or 8M with --quick"),
+    Flag::value(
+        "writers",
+        "N",
+        Kind::Number {
+            max: MAX_BENCH_WRITERS,
+        },
+        C::General,
+        "Writer processes appending together, compared with one writer process",
+    )
+    .default_value("4"),
+    JSON,
+];
+
 /// Options that configure a running server; shared by `serve` and `serve check`.
 macro_rules! serve_run_flags {
     ($($extra:expr),* $(,)?) => {
@@ -805,6 +874,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: &[],
         group: true,
+        hidden: false,
         examples: &[
             ex(
                 "Send a message, creating the pool on first use",
@@ -845,6 +915,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: &[],
         group: true,
+        hidden: false,
         examples: &[
             ex(
                 "Create a 64 MiB pool",
@@ -874,6 +945,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         }],
         flags: POOL_CREATE_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex(
                 "Create a pool with the default size (1M)",
@@ -900,6 +972,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: JSON_ONLY,
         group: false,
+        hidden: false,
         examples: &[
             ex("List pools", "{bin} pool list"),
             ex(
@@ -918,6 +991,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[LOCAL_POOL],
         flags: POOL_INFO_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex("Show a pool", "{bin} pool info chat"),
             ex(
@@ -945,6 +1019,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         }],
         flags: JSON_ONLY,
         group: false,
+        hidden: false,
         examples: &[
             ex("Delete a pool", "{bin} pool delete chat"),
             ex(
@@ -973,6 +1048,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         flags: POKE_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex(
                 "Send a message, creating the pool if needed",
@@ -1003,6 +1079,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[POOL_REF],
         flags: PEEK_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex("Watch new messages", "{bin} peek chat"),
             ex(
@@ -1036,6 +1113,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         flags: &[],
         group: false,
+        hidden: false,
         examples: &[
             ex("Fetch message 42", "{bin} get chat 42"),
             ex(
@@ -1056,6 +1134,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: SERVE_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex("Serve on 127.0.0.1:9700", "{bin} serve"),
             ex(
@@ -1084,6 +1163,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: SERVE_CHECK_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex("Check the default configuration", "{bin} serve check"),
             ex(
@@ -1104,6 +1184,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: SERVE_INIT_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex(
                 "Create serve-token.txt, serve-cert.pem and serve-key.pem here",
@@ -1130,9 +1211,86 @@ pub static COMMANDS: &[CommandSpec] = &[
         }],
         flags: DOCTOR_FLAGS,
         group: false,
+        hidden: false,
         examples: &[
             ex("Check one pool", "{bin} doctor chat"),
             ex("Check every pool, as JSON", "{bin} doctor --all --json"),
+        ],
+        missing_hint: None,
+    },
+    CommandSpec {
+        id: CommandId::Bench,
+        path: &["bench"],
+        summary: "Measure Plasmite's speed on this machine",
+        about: "Measure appends (one by one, batched, and with a disk flush each), sequential \
+                reads, get by seq, the wake-up latency of a reader in another process, several \
+                writer processes against one, and `{bin} poke` / `{bin} peek` ingest and export. \
+                Pools go in a temporary directory inside --dir (default: the system's temporary \
+                directory), removed at the end. Other work on the machine shows in the figures, \
+                so compare ratios within one run.",
+        positionals: &[],
+        flags: BENCH_FLAGS,
+        group: false,
+        hidden: false,
+        examples: &[
+            ex("Measure this machine (about a minute)", "{bin} bench"),
+            ex(
+                "A few seconds' smoke test, as JSON",
+                "{bin} bench --quick --json",
+            ),
+            ex(
+                "4 KiB messages, with the pools on another disk",
+                "{bin} bench --size 4K --dir /mnt/data",
+            ),
+        ],
+        missing_hint: None,
+    },
+    CommandSpec {
+        id: CommandId::BenchWorker,
+        path: &["bench-worker"],
+        summary: "One process of a `bench` measurement (internal)",
+        about: "Run by `{bin} bench` for its cross-process figures, talking to it over stdin and \
+                stdout: a waiter waits on POOL for COUNT messages and prints each one's delay; a \
+                writer appends COUNT messages of SIZE bytes when told to start. Not meant to be \
+                run by hand.",
+        positionals: &[
+            Positional {
+                name: "ROLE",
+                kind: Kind::Choice(plasmite::bench::Role::NAMES),
+                arity: Arity::Required,
+                help: "waiter or writer",
+            },
+            Positional {
+                name: "POOL",
+                kind: Kind::File,
+                arity: Arity::Required,
+                help: "Path of the pool file",
+            },
+            Positional {
+                name: "COUNT",
+                kind: ANY_U64,
+                arity: Arity::Required,
+                help: "Messages to wait for or to append",
+            },
+            Positional {
+                name: "SIZE",
+                kind: ANY_U64,
+                arity: Arity::Required,
+                help: "Bytes of JSON data per appended message",
+            },
+        ],
+        flags: &[],
+        group: false,
+        hidden: true,
+        examples: &[
+            ex(
+                "Wait for 100 messages, printing each one's delay in ns",
+                "{bin} bench-worker waiter /tmp/b/wake.plasmite 100 100",
+            ),
+            ex(
+                "Append 1000 100-byte messages after a line on stdin",
+                "echo go | {bin} bench-worker writer /tmp/b/w.plasmite 1000 100",
+            ),
         ],
         missing_hint: None,
     },
@@ -1144,6 +1302,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         positionals: &[],
         flags: &[],
         group: false,
+        hidden: false,
         examples: &[
             ex("Print the version as JSON", "{bin} version"),
             ex("Print the version as plain text", "{bin} --version"),
@@ -1164,6 +1323,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         }],
         flags: &[],
         group: false,
+        hidden: false,
         examples: &[
             ex(
                 "Enable completion in the current bash",
@@ -1193,6 +1353,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         }],
         flags: &[],
         group: false,
+        hidden: false,
         examples: &[
             ex("Overview", "{bin} help"),
             ex("Help for a subcommand", "{bin} help pool create"),

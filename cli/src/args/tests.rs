@@ -990,6 +990,108 @@ fn non_utf8_arguments_fail_cleanly() {
     }
 }
 
+fn bench_of(args: &[&str]) -> BenchArgs {
+    match cmd(args) {
+        Command::Bench(a) => a,
+        other => panic!("not bench: {other:?}"),
+    }
+}
+
+#[test]
+fn bench_command() {
+    let defaults = BenchArgs {
+        quick: false,
+        messages: None,
+        size: "100".into(),
+        pool_size: None,
+        writers: 4,
+        json: false,
+        dir: None,
+    };
+    assert_eq!(bench_of(&["bench"]), defaults);
+    assert_eq!(
+        bench_of(&[
+            "bench",
+            "--quick",
+            "--messages",
+            "5000",
+            "--size",
+            "4K",
+            "--pool-size",
+            "16M",
+            "--writers",
+            "8",
+            "--json",
+        ]),
+        BenchArgs {
+            quick: true,
+            messages: Some(5000),
+            size: "4K".into(),
+            pool_size: Some("16M".into()),
+            writers: 8,
+            json: true,
+            dir: None,
+        }
+    );
+    // The global --dir says where the temporary pools go, on either side of the command.
+    for args in [
+        &["--dir", "/mnt/x", "bench"][..],
+        &["bench", "--dir", "/mnt/x"][..],
+    ] {
+        let a = bench_of(args);
+        assert_eq!(a.dir, Some(PathBuf::from("/mnt/x")), "{args:?}");
+        assert_eq!(parse_pls(args).unwrap().global.dir, a.dir);
+    }
+    let e = err(&["bench", "--writers", "65"]);
+    assert_eq!(
+        e.message,
+        "invalid value '65' for --writers (expected an integer from 0 to 64)"
+    );
+    assert_eq!(e.hint, "Try `pls bench --help`.");
+    let e = err(&["bench", "--messages", "-3"]);
+    assert_eq!(
+        e.message,
+        "invalid value '-3' for --messages (expected a non-negative integer)"
+    );
+    let e = err(&["bench", "chat"]);
+    assert_eq!(e.message, "unexpected argument 'chat'");
+    let e = err(&["bench", "--quik"]);
+    assert_eq!(e.hint, "Did you mean `--quick`? Try `pls bench --help`.");
+    assert!(help_of(&["bench", "--help"]).contains("--pool-size SIZE"));
+}
+
+#[test]
+fn bench_worker_is_hidden_but_parses() {
+    match cmd(&["bench-worker", "writer", "/tmp/w.plasmite", "1000", "100"]) {
+        Command::BenchWorker(a) => assert_eq!(
+            a,
+            BenchWorkerArgs {
+                role: plasmite::bench::Role::Writer,
+                pool: PathBuf::from("/tmp/w.plasmite"),
+                count: 1000,
+                size: 100,
+            }
+        ),
+        other => panic!("not bench-worker: {other:?}"),
+    }
+    let e = err(&["bench-worker", "reader", "p", "1", "1"]);
+    assert_eq!(
+        e.message,
+        "invalid value 'reader' for ROLE (expected waiter or writer)"
+    );
+    let e = err(&["bench-worker", "waiter", "p"]);
+    assert_eq!(
+        e.message,
+        "the following required arguments were not provided: COUNT, SIZE"
+    );
+    // Never suggested for a typo, never listed.
+    let e = err(&["bench-workr"]);
+    assert!(!e.hint.contains("bench-worker"), "{}", e.hint);
+    assert!(!help_of(&[]).contains("bench-worker"));
+    // Its own help still works, for whoever finds it in `ps`.
+    assert!(help_of(&["help", "bench-worker"]).contains("Not meant to be run by hand"));
+}
+
 /// A deterministic soup of arguments: parsing must never panic.
 #[test]
 fn no_panic_on_arbitrary_input() {
@@ -1060,6 +1162,8 @@ fn table_is_consistent() {
         CommandId::ServeCheck,
         CommandId::ServeInit,
         CommandId::Doctor,
+        CommandId::Bench,
+        CommandId::BenchWorker,
         CommandId::Version,
         CommandId::Completion,
         CommandId::Help,
@@ -1076,7 +1180,14 @@ fn table_is_consistent() {
         assert!(!spec.summary.is_empty() && !spec.about.is_empty(), "{name}");
         if !spec.path.is_empty() {
             let parent = spec::command(&spec.path[..spec.path.len() - 1]).expect("parent exists");
-            assert!(parent.children().any(|c| c.id == spec.id));
+            let word = spec.path[spec.path.len() - 1];
+            assert_eq!(parent.subcommand(word).map(|c| c.id), Some(spec.id));
+            // Hidden commands parse, but users are never shown them.
+            assert_eq!(
+                parent.children().any(|c| c.id == spec.id),
+                !spec.hidden,
+                "{name}"
+            );
             assert!(
                 (2..=4).contains(&spec.examples.len()),
                 "{name}: 2-4 examples"
@@ -1332,10 +1443,15 @@ fn root_help_content() {
         "get",
         "serve",
         "doctor",
+        "bench",
         "version",
         "completion",
         "help",
     ];
+    assert!(
+        !text.contains("bench-worker"),
+        "hidden commands stay out of help"
+    );
     let section = text.split("COMMANDS:").nth(1).unwrap();
     let positions: Vec<usize> = order
         .iter()
@@ -1363,7 +1479,11 @@ fn completion_scripts_cover_the_table() {
         assert!(script.contains("_plasmite"), "{shell}");
         assert!(script.contains(".plasmite"), "{shell}: pool names");
         assert!(script.contains("PLASMITE_DIR"), "{shell}");
-        for spec in COMMANDS {
+        for spec in COMMANDS.iter().filter(|c| c.hidden) {
+            let word = spec.path.last().unwrap();
+            assert!(!script.contains(word), "{shell}: hidden {word}");
+        }
+        for spec in spec::listed() {
             for word in spec.path {
                 assert!(script.contains(word), "{shell}: {word}");
             }
@@ -1477,6 +1597,8 @@ fn bash_completion_behaves() {
     std::fs::write(other.join("elsewhere.plasmite"), b"").unwrap();
 
     assert_eq!(bash_complete(&["pls", "pe"], &dir), ["peek"]);
+    assert_eq!(bash_complete(&["pls", "be"], &dir), ["bench"]);
+    assert_eq!(bash_complete(&["pls", "bench", "--w"], &dir), ["--writers"]);
     assert_eq!(
         bash_complete(&["pls", "pool", ""], &dir),
         ["create", "delete", "info", "list"]
@@ -1564,6 +1686,7 @@ fn fish_completion_behaves() {
 
     let cases: &[(&str, &[&str])] = &[
         ("pls pe", &["peek"]),
+        ("pls be", &["bench"]),
         ("pls peek ", &["chat", "ci"]),
         ("pls pool ", &["create", "delete", "info", "list"]),
         ("pls pool delete chat ", &["chat", "ci"]),

@@ -8,6 +8,7 @@ use plasmite::{Error, ErrorKind, Pool, PoolDir, PoolOptions};
 use crate::args::{self, ArgError, Command};
 use crate::output::Term;
 
+pub mod bench;
 mod doctor;
 mod get;
 mod peek;
@@ -42,6 +43,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::PoolInfo(a) => pool::info(ctx, a),
         Command::PoolDelete(a) => pool::delete(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Bench(a) => bench::run(ctx, a),
+        Command::BenchWorker(a) => bench::worker(a),
         Command::Serve(a) => {
             let config = plasmite_server::configure(&serve_options(&a), ctx.bin)?;
             let tty = ctx.term.stderr_tty;
