@@ -94,7 +94,7 @@ test('cancel ends a pending remote next() and for-await break stops the stream',
   const t0 = performance.now();
   tail.cancel();
   assert.equal(await pending, null);
-  assert.ok(performance.now() - t0 < 500);
+  assert.ok(performance.now() - t0 < 1000, 'promptly, not at the next message');
   await pool.append({ a: 1 });
   await pool.append({ a: 2 });
   const got = [];

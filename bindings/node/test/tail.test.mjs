@@ -93,7 +93,8 @@ test('cancel() ends a pending next() promptly', async (t) => {
   const t0 = performance.now();
   tail.cancel();
   assert.deepEqual(await pending, { value: undefined, done: true });
-  assert.ok(performance.now() - t0 < 200, 'within a wait slice');
+  // A wait slice is 20 ms; the bound leaves room for a busy machine.
+  assert.ok(performance.now() - t0 < 1000, 'promptly, not at the next message');
   pool.append({ after: 'cancel' });
   assert.deepEqual(await tail.next(), { value: undefined, done: true }, 'a cancelled tail stays over');
 });
@@ -198,10 +199,13 @@ test('replay keeps the gaps between messages, divided by speed', async (t) => {
   const got = await collect(pool.replay({ speed: 2, maxMessages: 3 }));
   const took = performance.now() - t0;
   assert.deepEqual(got.map((m) => m.data.n), [1, 2, 3]);
-  assert.ok(took >= 190 && took < 380, `replay at 2x of a 400 ms span took ${took} ms`);
+  assert.ok(took >= 190, `replay at 2x of a 400 ms span took ${took} ms`);
+  t0 = performance.now();
+  await collect(pool.replay({ speed: 8, maxMessages: 3 }));
+  assert.ok(performance.now() - t0 < 390, 'at 8x the span takes about 50 ms, not 400');
   t0 = performance.now();
   assert.equal((await collect(pool.replay({ speed: Infinity, maxMessages: 3 }))).length, 3);
-  assert.ok(performance.now() - t0 < 150);
+  assert.ok(performance.now() - t0 < 300, 'no pauses at all');
   assert.throws(() => pool.replay({ speed: 0 }), (e) => e.kind === 'Usage');
 });
 
