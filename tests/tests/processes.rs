@@ -1,6 +1,8 @@
 //! Multi-process tests: real writer and reader processes (the
 //! `plasmite-harness` binary) sharing one pool file.
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
 use std::collections::BTreeMap;
@@ -46,26 +48,47 @@ fn scan(pool: &Pool) -> (u64, u64, BTreeMap<u64, u64>) {
     (first, last, counts)
 }
 
-/// 1. Four writer processes append 50,000 messages each, two of them in
-///    batches, while a reader process follows: every message is there
-///    exactly once, seqs run 1, 2, 3, ... and each writer's order holds.
+/// A count from the environment variable `name`, else `default` (the
+/// campaign, `scripts/campaign`, raises the CI defaults this way).
+fn env_count(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// 1. Writer processes (4, or `PLASMITE_LOAD_WRITERS`) append 50,000
+///    messages each (or `PLASMITE_LOAD_COUNT`), half of them in batches,
+///    while a reader process follows: every message is there exactly once,
+///    seqs run 1, 2, 3, ... and each writer's order holds. The pool holds
+///    every message, so the final scan sees them all too.
 #[test]
-fn four_writers_exactly_once_in_order() {
+fn writers_exactly_once_in_order() {
     let _heavy = heavy();
-    const N: u64 = 50_000;
-    const WRITERS: u64 = 4;
-    let total = N * WRITERS;
+    let n_each = env_count("PLASMITE_LOAD_COUNT", 50_000);
+    let writers = env_count("PLASMITE_LOAD_WRITERS", 4);
+    let total = n_each * writers;
     let dir = TempDir::new("exactly-once");
     let path = dir.join("p.plasmite");
-    let pool = Pool::create(&path, &PoolOptions::with_size(64 << 20)).unwrap();
+    // Bodies with up to 48 bytes of filler take at most 168 bytes of ring
+    // each (frame header and alignment included); 192 leaves room for the
+    // index and the longer counters of big runs.
+    let size = (total * 192 + (16 << 20))
+        .max(64 << 20)
+        .next_multiple_of(1 << 20);
+    let pool = Pool::create(&path, &PoolOptions::with_size(size)).unwrap();
+    // Generous limits: 16 processes on 2 busy cores can take minutes.
+    let limit = Duration::from_secs(120 + total / 2_000);
     let t0 = Instant::now();
 
-    let (until, n) = (total.to_string(), N.to_string());
+    let (until, n) = (total.to_string(), n_each.to_string());
     let mut reader = Proc::spawn("follow", &path, &["--until-seq", &until]);
     reader.wait_ready();
-    let writers: Vec<Proc> = (1..=WRITERS)
+    let procs: Vec<Proc> = (1..=writers)
         .map(|id| {
-            let batch = if id > 2 { "7" } else { "1" };
+            let batch = if id > writers / 2 { "7" } else { "1" };
             let id = id.to_string();
             Proc::spawn(
                 "write",
@@ -74,34 +97,36 @@ fn four_writers_exactly_once_in_order() {
             )
         })
         .collect();
-    for w in writers {
-        let out = w.finish(Duration::from_secs(120));
-        assert!(out.starts_with(&format!("done {N} ")), "{out}");
+    for w in procs {
+        let out = w.finish(limit);
+        assert!(out.starts_with(&format!("done {n_each} ")), "{out}");
     }
     let write_time = t0.elapsed();
-    let sum = reader.finish_json(Duration::from_secs(60));
+    let sum = reader.finish_json(limit);
     assert_eq!(sum["bad"], 0, "reader process saw bad data: {sum}");
     assert_eq!(sum["seen"], total, "{sum}");
     assert_eq!(sum["missed"], 0, "{sum}");
     assert_eq!(sum["first_seq"], 1, "{sum}");
     assert_eq!(sum["last_seq"], total, "{sum}");
-    for id in 1..=WRITERS {
+    for id in 1..=writers {
         assert_eq!(
             sum["writers"][id.to_string()],
-            serde_json::json!([N, N - 1])
+            serde_json::json!([n_each, n_each - 1])
         );
     }
 
     let (first, last, counts) = scan(&pool);
     assert_eq!((first, last), (1, total));
-    assert_eq!(counts, (1..=WRITERS).map(|w| (w, N)).collect());
+    assert_eq!(counts, (1..=writers).map(|w| (w, n_each)).collect());
     let v = pool.validate().unwrap();
     assert!(v.report.is_clean(), "{:?}", v.issues);
     assert_eq!(v.report.messages, total);
     println!(
-        "exactly-once: {total} messages from {WRITERS} processes in {write_time:?} \
-         ({:.0} msg/s), follower saw all of them",
-        total as f64 / write_time.as_secs_f64()
+        "exactly-once: {total} messages from {writers} processes ({n_each} each) in \
+         {write_time:?} ({:.0} msg/s) into a {} MiB pool; the follower saw all of them, \
+         in order, none missed; seqs 1..={total} contiguous; validate clean",
+        total as f64 / write_time.as_secs_f64(),
+        size >> 20
     );
 }
 
@@ -120,38 +145,77 @@ fn read_log(path: &Path) -> Vec<(u64, u64)> {
 }
 
 /// The counters of writer `id`'s messages after seq `after` (up to the
-/// head, looking at most at a few thousand messages).
-fn victim_messages_after(pool: &Pool, after: u64, id: u64) -> Vec<u64> {
+/// head, looking at most at a few thousand messages), or `None` if the
+/// writers still running evicted some of them before the walk saw them (a
+/// loaded machine, where this thread falls a ring behind).
+fn victim_messages_after(pool: &Pool, after: u64, id: u64) -> Option<Vec<u64>> {
     let mut c = pool.cursor(Start::Seq(after + 1)).expect("cursor");
     let mut found = Vec::new();
+    let mut expect = after + 1;
     for _ in 0..5_000 {
         match c.next().expect("read") {
             Some(Event::Message(m)) => {
+                if m.seq != expect {
+                    return None;
+                }
+                expect += 1;
                 let b = decode(&m.data).unwrap_or_else(|e| panic!("seq {}: {e}", m.seq));
                 if b.w == id {
                     found.push(b.n);
                 }
             }
-            Some(Event::Dropped { .. }) | None => break,
+            Some(Event::Dropped { .. }) => return None,
+            None => break,
         }
     }
-    found
+    Some(found)
 }
 
-/// 2. A writer process is SIGKILLed at random moments, over and over, while
-///    two other writers keep appending and a reader process follows. After
-///    every kill the pool validates clean (once a live writer has taken
-///    over, if the kill landed mid-publish), every append that returned in
-///    the killed writer is readable unless evicted, a batch it was writing
-///    is there entirely or not at all, and no reader ever saw a torn
-///    message or a gap it was not told of.
+/// Runs `pls doctor PATH --json`, waiting (at most 5 s) for a live writer
+/// to repair a state a kill left mid-publish. Panics unless the pool ends
+/// up reported clean, with no other kind of issue on the way.
+fn doctor_clean(path: &Path, when: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = std::process::Command::new(cli::pls())
+            .args(["doctor", s(path), "--json"])
+            .output()
+            .expect("run pls doctor");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{when}: doctor: {stderr}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{when}: doctor output: {e}; {stderr}"));
+        let r = &v["reports"][0];
+        if out.status.code() == Some(0) && r["status"] == "ok" {
+            return;
+        }
+        let issues = r["issues"].as_array().cloned().unwrap_or_default();
+        assert!(
+            out.status.code() == Some(7)
+                && !issues.is_empty()
+                && issues.iter().all(|i| i["code"] == "state"),
+            "{when}: doctor: {r}"
+        );
+        assert!(Instant::now() < deadline, "{when}: not repaired: {r}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// 2. A writer process is SIGKILLed at random moments, over and over
+///    (`PLASMITE_CRASH_KILLS` times, 500 by default), while other writers
+///    (2, or `PLASMITE_CRASH_WRITERS`) keep appending and two reader
+///    processes follow. After every kill the pool validates clean (once a
+///    live writer has taken over, if the kill landed mid-publish), every
+///    append that returned in the killed writer is readable unless evicted,
+///    a batch it was writing is there entirely or not at all, and no reader
+///    ever saw a torn message or a gap it was not told of. `pls doctor`
+///    agrees every `PLASMITE_CRASH_DOCTOR_EVERY` rounds and at the end.
 #[test]
 fn sigkilled_writers_never_tear_or_lose_returned_appends() {
     let _heavy = heavy();
-    let kills: u64 = std::env::var("PLASMITE_CRASH_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(500);
+    let kills = env_count("PLASMITE_CRASH_KILLS", 500);
+    let steady_writers = env_count("PLASMITE_CRASH_WRITERS", 2);
+    let doctor_every = env_count("PLASMITE_CRASH_DOCTOR_EVERY", 0);
     let seed = Rng::seed_from_env();
     println!("crash: seed {seed} (kill delays; set PLASMITE_TEST_SEED to reuse)");
     let mut rng = Rng::new(seed);
@@ -170,15 +234,15 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
         &["--idle-ms", "60000", "--sleep-us", "100"],
     );
     slow.wait_ready();
-    let steady: Vec<Proc> = [("1", "1"), ("2", "5")]
-        .iter()
-        .map(|(id, batch)| {
+    let steady: Vec<Proc> = (1..=steady_writers)
+        .map(|id| {
+            let (id, batch) = (id.to_string(), if id % 2 == 0 { "5" } else { "1" });
             Proc::spawn(
                 "write",
                 &path,
                 &[
                     "--id",
-                    id,
+                    &id,
                     "--batch",
                     batch,
                     "--pad",
@@ -195,6 +259,7 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
         .collect();
 
     let (mut returned, mut checked, mut evicted, mut mid_publish) = (0, 0, 0, 0);
+    let (mut doctor_runs, mut batch_unchecked) = (0, 0);
     let (mut unlogged, mut torn_logs, mut all_entries) = (0, 0, Vec::new());
     let mut kills_after_appends = 0;
     for round in 0..kills {
@@ -257,18 +322,22 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
                 Some(&(seq, _)) => seq - 1,
                 None => entries[len - 1].0,
             };
-            let after = victim_messages_after(&pool, anchor, id);
-            assert!(
-                after
-                    .iter()
-                    .copied()
-                    .eq(base as u64..(base + after.len()) as u64)
-                    && (after.is_empty() || after.len() == batch)
-                    && after.len() >= len - base,
-                "writer {id} (batches of {batch}): logged {len} appends, then found \
-                 counters {after:?} after seq {anchor}"
-            );
-            unlogged += u64::from(after.len() > len - base);
+            match victim_messages_after(&pool, anchor, id) {
+                None => batch_unchecked += 1,
+                Some(after) => {
+                    assert!(
+                        after
+                            .iter()
+                            .copied()
+                            .eq(base as u64..(base + after.len()) as u64)
+                            && (after.is_empty() || after.len() == batch)
+                            && after.len() >= len - base,
+                        "writer {id} (batches of {batch}): logged {len} appends, then \
+                         found counters {after:?} after seq {anchor}"
+                    );
+                    unlogged += u64::from(after.len() > len - base);
+                }
+            }
         }
         all_entries.push((id, entries));
 
@@ -299,20 +368,30 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
                 );
             }
         }
+        if doctor_every > 0 && (round + 1) % doctor_every == 0 {
+            doctor_clean(&path, &format!("round {round}"));
+            doctor_runs += 1;
+        }
     }
     let kill_time = t0.elapsed();
 
     std::fs::write(&stop, b"").unwrap();
-    for w in steady {
-        let out = w.finish(Duration::from_secs(30));
-        assert!(out.starts_with("done "), "{out}");
-    }
+    // Each steady writer's "done N LAST_SEQ": N appends returned.
+    let steady_done: Vec<u64> = steady
+        .into_iter()
+        .map(|w| {
+            let out = w.finish(Duration::from_secs(30));
+            let n = out.strip_prefix("done ").and_then(|r| r.split(' ').next());
+            n.and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("steady writer: {out}"))
+        })
+        .collect();
     let stop_seq = pool
         .append_json(br#"{"stop":true}"#, &[], Durability::Fast)
         .unwrap()
         .seq;
     let mut read = Vec::new();
-    for r in [reader, slow] {
+    for (i, r) in [reader, slow].into_iter().enumerate() {
         let sum = r.finish_json(Duration::from_secs(60));
         assert_eq!(sum["bad"], 0, "a reader saw bad data: {sum}");
         assert_eq!(sum["stopped_by"], "stop message", "{sum}");
@@ -330,10 +409,23 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
             "saw {seen}, was told of {missed} dropped in {} drops",
             sum["drops"]
         ));
+        // A reader that was never lapped saw every returned append of the
+        // steady writers, each writer's in order (it checks the counters).
+        if i == 0 && missed == 0 {
+            for (id, &n) in (1..).zip(&steady_done) {
+                assert_eq!(
+                    sum["writers"][id.to_string()],
+                    serde_json::json!([n, n.saturating_sub(1)]),
+                    "steady writer {id} returned {n} appends"
+                );
+            }
+        }
     }
 
     let v = pool.validate().unwrap();
     assert!(v.report.is_clean(), "{:?}", v.issues);
+    doctor_clean(&path, "at the end");
+    doctor_runs += 1;
     let (first, last, _) = scan(&pool);
     // The victims' returned appends still retained are still intact.
     let mut rechecked = 0;
@@ -352,13 +444,16 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
         "kills rarely hit a busy writer"
     );
     println!(
-        "crash: {kills} SIGKILLs in {kill_time:?} ({kills_after_appends} after the victim's \
-         first append returned); {returned} returned appends: {checked} read back by get, \
+        "crash: {kills} SIGKILLs in {kill_time:?} with {steady_writers} steady writers \
+         ({steady_done:?} appends) and 2 readers ({kills_after_appends} kills after the \
+         victim's first append returned); {returned} returned appends: {checked} read back by get, \
          {evicted} evicted, {rechecked} still retained at the end and re-read; {unlogged} \
          kills left a committed but unlogged append of the victim ({torn_logs} cut a \
-         batch's log write short); {mid_publish} kills \
+         batch's log write short; {batch_unchecked} batch checks evicted before they ran); \
+         {mid_publish} kills \
          landed mid-publish (repaired by the next writer); {stop_seq} messages in all; the \
-         fast reader {}, the slow one {}; retained {first}..={last}, validate clean",
+         fast reader {}, the slow one {}; retained {first}..={last}; validate clean after \
+         all {kills} rounds, pls doctor clean {doctor_runs} times",
         read[0], read[1]
     );
 }
