@@ -350,22 +350,22 @@ func TestStreamFilters(t *testing.T) {
 func TestIdleTimeoutRestartsPerMessage(t *testing.T) {
 	c, _ := testClient(t)
 	p := create(t, c, "idle")
-	s, err := p.OpenStream(TailOptions{IdleTimeout: 300 * time.Millisecond})
+	s, err := p.OpenStream(TailOptions{IdleTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		for i := 0; i < 3; i++ {
-			time.Sleep(150 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 			p.Append(json.RawMessage(`{"late":1}`), nil, DurabilityFast)
 		}
 	}()
 	start := time.Now()
 	got := seqs(t, s)
 	took := time.Since(start)
-	// Three messages 150 ms apart, then 300 ms of silence: longer than the
+	// Three messages 100 ms apart, then 500 ms of silence: longer than the
 	// idle timeout in total, but never idle that long until the end.
-	if len(got) != 3 || took < 700*time.Millisecond || took > 5*time.Second {
+	if len(got) != 3 || took < 800*time.Millisecond || took > 5*time.Second {
 		t.Fatalf("got %v after %v", got, took)
 	}
 }
