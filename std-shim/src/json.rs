@@ -95,16 +95,13 @@ pub fn value_object(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<()> 
     serde_json::to_writer(out, value).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
 }
 
+/// Strips a byte order mark and JSON's whitespace (space, tab, LF, CR:
+/// not form feed, which `is_ascii_whitespace` would also take).
 fn trim(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
     &b[start..end]
 }
 
@@ -167,7 +164,8 @@ mod tests {
 
     /// Found by the `ingest` fuzz target: serde_json skips strings without
     /// checking them, so non-UTF-8 bytes and lone surrogate escapes were
-    /// stored as data that no JSON decoder would take back.
+    /// stored as data that no JSON decoder would take back; and a form feed
+    /// around the object, not JSON whitespace, was trimmed as if it were.
     #[test]
     fn rejects_text_that_does_not_decode() {
         let mut out = Vec::new();
@@ -175,6 +173,8 @@ mod tests {
         assert!(e.message().contains("UTF-8"), "{}", e.message());
         assert!(out.is_empty());
         for bad in [
+            "{\"a\":0}\x0c",
+            "\x0c{}",
             r#"{"a":"\ud800"}"#,
             r#"{"a":"\udc00x"}"#,
             r#"{"\ud83dx":1}"#,
