@@ -537,15 +537,14 @@ impl Worker {
             input,
             what,
         };
-        let line = w.line()?;
+        let hint = "Cross-process figures re-run this program; run the `pls` executable itself.";
+        let line = w.line().map_err(|e| e.with_hint(hint))?;
         if line != READY {
             return Err(Error::new(
                 ErrorKind::Io,
                 format!("benchmark worker {} answered {line:?}", w.what),
             )
-            .with_hint(
-                "Cross-process figures re-run this program; run the `pls` executable itself.",
-            ));
+            .with_hint(hint));
         }
         Ok(w)
     }
@@ -935,6 +934,34 @@ mod tests {
         assert_eq!((lat.samples, retained), (50, 1251));
         assert!(lat.p50 <= lat.p99 && lat.p99 <= lat.max);
         drop(pool);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_program_that_is_not_a_worker_fails_cleanly() {
+        let dir = std::env::temp_dir().join(format!("plasmite-bench-nw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.plasmite");
+        drop(Pool::create(&path, &PoolOptions::default()).unwrap());
+        // One answers something else, one exits without a word.
+        let chatty = || {
+            let mut c = Command::new("sh");
+            c.args(["-c", "echo hello; exec sleep 30", "sh"]);
+            c
+        };
+        let silent = || {
+            let mut c = Command::new("sh");
+            c.args(["-c", "exit 3", "sh"]);
+            c
+        };
+        for spawn in [&chatty as Spawn<'_>, &silent] {
+            let t = Instant::now();
+            let e = wake_latency(spawn, &path, 5, Duration::ZERO, 100).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+            assert!(e.hint().unwrap().contains("`pls` executable"), "{e}");
+            // The chatty one is killed, not waited for.
+            assert!(t.elapsed() < Duration::from_secs(10));
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
