@@ -1233,7 +1233,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         group: false,
         hidden: false,
         examples: &[
-            ex("Measure this machine (about a minute)", "{bin} bench"),
+            ex("Measure this machine (well under a minute)", "{bin} bench"),
             ex(
                 "A few seconds' smoke test, as JSON",
                 "{bin} bench --quick --json",

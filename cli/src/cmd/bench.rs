@@ -26,7 +26,7 @@ const DEBUG_BUILD: bool = cfg!(debug_assertions);
 
 /// Runs `bench`.
 pub fn run(ctx: &Ctx, a: BenchArgs) -> Outcome {
-    let config = config(&a)?;
+    let config = config(ctx.bin, &a)?;
     let exe = std::env::current_exe().map_err(|e| {
         Error::new(
             ErrorKind::Io,
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> Outcome {
     let show_progress = ctx.term.stderr_tty;
     let mut progress = |phase: &str| {
         if show_progress {
-            eprint!("\r\x1b[Kpls bench: {phase}…");
+            eprint!("\r\x1b[K{} bench: {phase}…", ctx.bin);
         }
     };
     let load_before = engine::load_average();
@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> Outcome {
     };
     let report = engine::run(&config, scratch.path(), &spawn, &mut progress);
     let report = report.and_then(|r| {
-        progress("ingest");
+        progress("ingest and export");
         let cli = cli_phases(&exe, scratch.path(), &config)?;
         Ok((r, cli))
     });
@@ -140,7 +140,7 @@ pub fn worker(a: BenchWorkerArgs) -> Outcome {
 }
 
 /// The run's parameters from the command line.
-fn config(a: &BenchArgs) -> Result<Config, Error> {
+fn config(bin: &str, a: &BenchArgs) -> Result<Config, Error> {
     let mut c = if a.quick {
         Config::quick()
     } else {
@@ -160,7 +160,7 @@ fn config(a: &BenchArgs) -> Result<Config, Error> {
     }
     c.writers = a.writers;
     c.check().map_err(|e| {
-        let hint = "Try `--quick` alone, or see `pls bench --help`.";
+        let hint = format!("Try `--quick` alone, or see `{bin} bench --help`.");
         usage_error(e.message(), hint)
     })?;
     Ok(c)
