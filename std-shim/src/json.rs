@@ -3,7 +3,9 @@
 //! Pools store the data object's JSON text as the user wrote it, minus
 //! insignificant whitespace: key order and number spelling survive exactly.
 
-use serde::de::IgnoredAny;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -26,22 +28,17 @@ pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         )
         .with_hint("Wrap the value in an object, e.g. {\"value\": ...}."));
     }
-    // Skipping a value, serde_json checks neither that strings are UTF-8
-    // nor what a \u escape decodes to; stored data must be both, or readers
-    // that decode it (jq filters, other languages, the HTTP API) fail on a
-    // message poke accepted. Escapes are rare, so only texts with one pay
-    // for a full decode.
+    // Skipping a value (IgnoredAny), serde_json checks neither that strings
+    // are UTF-8, nor what a \u escape decodes to, nor that a number fits an
+    // f64; stored data must pass all three, or readers that decode it (jq
+    // filters, the HTTP API) fail on a message poke accepted. `Checked`
+    // makes it decode everything, as building a Value would, keeping nothing.
     let checked = match std::str::from_utf8(text) {
         Err(e) => Err(format!(
             "invalid JSON: not UTF-8 (at byte {})",
             e.valid_up_to()
         )),
-        Ok(_) if text.windows(2).any(|w| w == b"\\u") => {
-            serde_json::from_slice::<serde_json::Value>(text)
-                .map(drop)
-                .map_err(|e| format!("invalid JSON: {e}"))
-        }
-        Ok(_) => serde_json::from_slice::<IgnoredAny>(text)
+        Ok(_) => serde_json::from_slice::<Checked>(text)
             .map(drop)
             .map_err(|e| format!("invalid JSON: {e}")),
     };
@@ -52,6 +49,49 @@ pub fn compact_object(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
     }
     minify(text, out);
     Ok(())
+}
+
+/// Any JSON value, decoded (every string, escape and number) and dropped.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<Checked, A::Error> {
+        while a.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> std::result::Result<Checked, A::Error> {
+        while a.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
 }
 
 /// A data object that passed validation, as compact JSON text.
@@ -164,8 +204,9 @@ mod tests {
 
     /// Found by the `ingest` fuzz target: serde_json skips strings without
     /// checking them, so non-UTF-8 bytes and lone surrogate escapes were
-    /// stored as data that no JSON decoder would take back; and a form feed
-    /// around the object, not JSON whitespace, was trimmed as if it were.
+    /// stored as data that no JSON decoder would take back, and so were
+    /// numbers beyond an f64; and a form feed around the object, not JSON
+    /// whitespace, was trimmed as if it were.
     #[test]
     fn rejects_text_that_does_not_decode() {
         let mut out = Vec::new();
@@ -173,6 +214,8 @@ mod tests {
         assert!(e.message().contains("UTF-8"), "{}", e.message());
         assert!(out.is_empty());
         for bad in [
+            r#"{"n":-1e999}"#,
+            r#"{"n":[1E400]}"#,
             "{\"a\":0}\x0c",
             "\x0c{}",
             r#"{"a":"\ud800"}"#,
