@@ -32,6 +32,7 @@ fn check_info(i: &Value, name: &str, file_size: u64, count: u64) {
             "metrics",
             "name",
             "path",
+            "readers",
             "ring_offset",
             "ring_size"
         ],
