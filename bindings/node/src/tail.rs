@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use napi::JsDeferred;
+use napi::{JsDeferred, JsString};
 use napi_derive::napi;
 use plasmite::{Tail, TailPoll};
 
@@ -26,8 +26,9 @@ const SLICE: Duration = Duration::from_millis(20);
 
 /// What a read found.
 enum Chunk {
-    /// Envelopes: a JSON array, or one per line (see `NativeTail::lines`).
-    Batch(String),
+    /// Envelopes in `State::out`: a JSON array, or one per line (see
+    /// `Shared::lines`).
+    Batch,
     /// Nothing yet; the tail goes on.
     Nothing,
     /// The tail is over (max reached, idle timeout, or cancelled).
@@ -47,6 +48,18 @@ struct State {
     // An error met after some messages were already batched: reported by
     // the next read, so those messages are not lost.
     held_error: Option<plasmite::Error>,
+    // The batch being built; kept between reads so a hot read loop does not
+    // allocate (and fault in) a fresh buffer per batch.
+    out: Vec<u8>,
+}
+
+impl State {
+    /// The batch in `out` as text. Envelopes are UTF-8 (data was validated
+    /// as JSON text when appended, and frames are checksummed); lossy only
+    /// as a fallback.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.out)
+    }
 }
 
 struct Shared {
@@ -117,6 +130,7 @@ impl Shared {
                 }
                 Err(e) if n == 0 => {
                     self.record(&state.tail);
+                    state.out = out;
                     return Err(e);
                 }
                 Err(e) => {
@@ -126,31 +140,26 @@ impl Shared {
             }
         }
         self.record(&state.tail);
-        if n == 0 {
-            return Ok(if state.ended {
-                Chunk::End
-            } else {
-                Chunk::Nothing
-            });
-        }
         if open.is_some() {
             out.push(b']');
         }
-        // Envelopes are UTF-8 (data was validated as JSON text when
-        // appended, and frames are checksummed); lossy only as a fallback.
-        let text = String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        Ok(Chunk::Batch(text))
+        state.out = out;
+        Ok(match n {
+            0 if state.ended => Chunk::End,
+            0 => Chunk::Nothing,
+            _ => Chunk::Batch,
+        })
     }
 
     /// Waits (in slices, watching for `cancel`) until something arrives or
-    /// the tail ends.
-    fn wait(&self, limits: Limits) -> plasmite::Result<Chunk> {
+    /// the tail ends: the batch's text, or `None` at the end.
+    fn wait(&self, limits: Limits) -> plasmite::Result<Option<String>> {
         let mut state = self.lock();
         loop {
             match self.collect(&mut state, limits, SLICE)? {
                 Chunk::Nothing => continue,
-                found => return Ok(found),
+                Chunk::Batch => return Ok(Some(state.text().into_owned())),
+                Chunk::End => return Ok(None),
             }
         }
     }
@@ -180,6 +189,7 @@ impl NativeTail {
                     tail,
                     ended: false,
                     held_error: None,
+                    out: Vec::new(),
                 }),
                 lines,
                 cancelled: AtomicBool::new(false),
@@ -201,11 +211,8 @@ impl NativeTail {
                 .spawn(move || {
                     for job in rx {
                         let outcome = shared.wait(job.limits);
-                        let resolver: Resolver = Box::new(move |env| match outcome {
-                            Ok(Chunk::Batch(text)) => Ok(Some(text)),
-                            Ok(Chunk::Nothing | Chunk::End) => Ok(None),
-                            Err(e) => Err(to_js(&env, &e)),
-                        });
+                        let resolver: Resolver =
+                            Box::new(move |env| outcome.map_err(|e| to_js(&env, &e)));
                         job.deferred.resolve(resolver);
                     }
                 })
@@ -233,22 +240,27 @@ impl NativeTail {
     /// What is there now, without waiting: up to `max_messages` envelopes
     /// (fewer once `max_bytes` is passed) as a JSON array or one per line, `""` when
     /// nothing has arrived yet, `null` once the tail is over.
-    #[napi]
-    pub fn read_now(&self, env: Env, max_messages: u32, max_bytes: u32) -> Result<Option<String>> {
+    #[napi(ts_return_type = "string | null")]
+    pub fn read_now<'env>(
+        &self,
+        env: &'env Env,
+        max_messages: u32,
+        max_bytes: u32,
+    ) -> Result<Option<JsString<'env>>> {
         // The worker holds the state only while a `wait` is pending; then
         // there is nothing to read here either.
         let Ok(mut state) = self.shared.state.try_lock() else {
-            return Ok(Some(String::new()));
+            return env.create_string("").map(Some);
         };
         let chunk = self
             .shared
             .collect(&mut state, limits(max_messages, max_bytes), Duration::ZERO)
-            .or_throw(&env)?;
-        Ok(match chunk {
-            Chunk::Batch(text) => Some(text),
-            Chunk::Nothing => Some(String::new()),
-            Chunk::End => None,
-        })
+            .or_throw(env)?;
+        match chunk {
+            Chunk::Batch => env.create_string(state.text()).map(Some),
+            Chunk::Nothing => env.create_string("").map(Some),
+            Chunk::End => Ok(None),
+        }
     }
 
     /// Waits on the tail's own thread until at least one message is there:
