@@ -17,11 +17,17 @@ static FROM_NATIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Everything a Python `PlasmiteError` carries.
 pub struct Details<'a> {
+    /// The stable kind (its exit code is the Python `ErrorKind` value).
     pub kind: ErrorKind,
+    /// What went wrong.
     pub message: &'a str,
+    /// What to do about it.
     pub hint: Option<&'a str>,
+    /// The file concerned.
     pub path: Option<&'a Path>,
+    /// The message seq concerned.
     pub seq: Option<u64>,
+    /// The ring position concerned.
     pub offset: Option<u64>,
 }
 

@@ -10,6 +10,8 @@
 //! creation, listing, the CLI — and kept for the short non-blocking calls,
 //! where releasing it would cost more than the call itself.
 
+#![warn(missing_docs)]
+
 use pyo3::prelude::*;
 
 mod cli;
@@ -20,6 +22,7 @@ mod message;
 mod pool;
 mod stream;
 
+/// The module `plasmite._native`: the classes and the CLI entry point.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;

@@ -86,7 +86,7 @@ fn durability(d: u32) -> PyResult<Durability> {
 }
 
 /// Seconds (int or float, ≥ 0) as a Duration.
-pub fn seconds(what: &str, s: f64) -> PyResult<Duration> {
+fn seconds(what: &str, s: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s)
         .map_err(|_| usage(format!("{what} must be a number of seconds ≥ 0, got {s}")))
 }
