@@ -29,7 +29,13 @@ if [ -z "$python" ]; then
   exit 1
 fi
 if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
+  if ! "$python" -m venv "$venv"; then
+    # Debian's system Python keeps venv (ensurepip) in a separate package.
+    rm -rf "$venv"
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    "$python" -m venv "$venv"
+  fi
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.9,<2" "pytest>=8" "mypy>=1.18"
 export PYO3_PYTHON="$venv/bin/python"
