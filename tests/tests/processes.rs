@@ -210,12 +210,16 @@ fn doctor_clean(path: &Path, when: &str) {
 ///    a batch it was writing is there entirely or not at all, and no reader
 ///    ever saw a torn message or a gap it was not told of. `pls doctor`
 ///    agrees every `PLASMITE_CRASH_DOCTOR_EVERY` rounds and at the end.
+///    Kills come 0 to `PLASMITE_CRASH_DELAY_US` (15,000) µs after the start.
 #[test]
 fn sigkilled_writers_never_tear_or_lose_returned_appends() {
     let _heavy = heavy();
     let kills = env_count("PLASMITE_CRASH_KILLS", 500);
     let steady_writers = env_count("PLASMITE_CRASH_WRITERS", 2);
     let doctor_every = env_count("PLASMITE_CRASH_DOCTOR_EVERY", 0);
+    // Kill delays run up to this many µs (raised for slow builds, such as
+    // the sanitizers', where a writer takes longer to start).
+    let max_delay = env_count("PLASMITE_CRASH_DELAY_US", 15_000);
     let seed = Rng::seed_from_env();
     println!("crash: seed {seed} (kill delays; set PLASMITE_TEST_SEED to reuse)");
     let mut rng = Rng::new(seed);
@@ -280,7 +284,7 @@ fn sigkilled_writers_never_tear_or_lose_returned_appends() {
                 batch,
             ],
         );
-        std::thread::sleep(Duration::from_micros(rng.range(0, 15_000)));
+        std::thread::sleep(Duration::from_micros(rng.range(0, max_delay)));
         let status = w.kill();
         assert!(status.code().is_none(), "writer {id} exited: {status}");
 
