@@ -202,29 +202,33 @@ impl NativeTail {
         }
     }
 
+    /// The worker thread's queue, starting the thread on first use.
     fn worker(&mut self) -> plasmite::Result<&Sender<Job>> {
-        if self.jobs.is_none() {
-            let (tx, rx) = channel::<Job>();
-            let shared = Arc::clone(&self.shared);
-            std::thread::Builder::new()
-                .name("plasmite-tail".into())
-                .spawn(move || {
-                    for job in rx {
-                        let outcome = shared.wait(job.limits);
-                        let resolver: Resolver =
-                            Box::new(move |env| outcome.map_err(|e| to_js(&env, &e)));
-                        job.deferred.resolve(resolver);
-                    }
-                })
-                .map_err(|e| {
-                    plasmite::Error::new(
-                        plasmite::ErrorKind::Io,
-                        format!("cannot start a tail thread: {e}"),
-                    )
-                })?;
-            self.jobs = Some(tx);
-        }
-        Ok(self.jobs.as_ref().expect("set just above"))
+        let tx = match self.jobs.take() {
+            Some(tx) => tx,
+            None => {
+                let (tx, rx) = channel::<Job>();
+                let shared = Arc::clone(&self.shared);
+                std::thread::Builder::new()
+                    .name("plasmite-tail".into())
+                    .spawn(move || {
+                        for job in rx {
+                            let outcome = shared.wait(job.limits);
+                            let resolver: Resolver =
+                                Box::new(move |env| outcome.map_err(|e| to_js(&env, &e)));
+                            job.deferred.resolve(resolver);
+                        }
+                    })
+                    .map_err(|e| {
+                        plasmite::Error::new(
+                            plasmite::ErrorKind::Io,
+                            format!("cannot start a tail thread: {e}"),
+                        )
+                    })?;
+                tx
+            }
+        };
+        Ok(self.jobs.insert(tx))
     }
 }
 
@@ -257,6 +261,9 @@ impl NativeTail {
             .collect(&mut state, limits(max_messages, max_bytes), Duration::ZERO)
             .or_throw(env)?;
         match chunk {
+            // Most envelopes are ASCII: then V8 takes the bytes as they are
+            // (a copy), without decoding UTF-8.
+            Chunk::Batch if state.out.is_ascii() => env.create_string_latin1(&state.out).map(Some),
             Chunk::Batch => env.create_string(state.text()).map(Some),
             Chunk::Nothing => env.create_string("").map(Some),
             Chunk::End => Ok(None),
