@@ -25,10 +25,22 @@ fn replay(name: &str, target: fn(&[u8])) -> usize {
             inputs.push((path.display().to_string(), bytes));
         }
     }
+    let seeds = plasmite_fuzz::seeds(name).len();
+    assert!(
+        inputs.len() > seeds,
+        "{name}: no corpus in {}",
+        corpus_dir(name).display()
+    );
+    let started = std::time::Instant::now();
     for (what, input) in &inputs {
         let r = std::panic::catch_unwind(|| target(input));
         assert!(r.is_ok(), "{name}: {what} failed");
     }
+    eprintln!(
+        "{name}: {} inputs replayed in {:.2?}",
+        inputs.len(),
+        started.elapsed()
+    );
     inputs.len()
 }
 
