@@ -42,19 +42,21 @@ fn cursor_at_a_seq_below_an_empty_pools_next_seq_starts_at_the_head() {
 fn validation_steps_over_stale_frames_like_readers_do() {
     let mut ram = vec![0u8; 8192];
     let pool = Pool::format(MemRegion::new(&mut ram), &FormatOptions::default()).unwrap();
-    let geo = *pool.geometry();
-    let mut w = pool.writer().unwrap();
-    let at: Vec<usize> = (1..=20u64)
-        .map(|i| {
-            let a = w
-                .append(i, b"", format!("{{\"i\":{i:03}}}").as_bytes())
-                .unwrap();
-            (geo.ring_offset + a.pos % geo.ring_size) as usize
-        })
-        .collect();
-    w.publish();
-    drop(w);
-    drop(pool);
+    // The writer and pool borrow `ram`; their scope ends before it is edited.
+    let at: Vec<usize> = {
+        let geo = *pool.geometry();
+        let mut w = pool.writer().unwrap();
+        let at = (1..=20u64)
+            .map(|i| {
+                let a = w
+                    .append(i, b"", format!("{{\"i\":{i:03}}}").as_bytes())
+                    .unwrap();
+                (geo.ring_offset + a.pos % geo.ring_size) as usize
+            })
+            .collect();
+        w.publish();
+        at
+    };
     let size = at[1] - at[0];
     // Seq 10 damaged; seq 3's frame, intact, where seq 11 was.
     ram[at[9] + 40] ^= 1;
