@@ -73,6 +73,15 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+impl From<FilterError> for crate::Error {
+    /// A Usage error (exit 2) saying how to fix the expression.
+    fn from(e: FilterError) -> Self {
+        crate::Error::new(crate::ErrorKind::Usage, e.to_string()).with_hint(
+            "Check the jq expression; it must produce true or false, e.g. '.data.status == \"green\"'.",
+        )
+    }
+}
+
 /// A compiled set of `--where` predicates (ANDed). Compile once, then call
 /// [`matches`](Self::matches) per message.
 pub struct Filter {

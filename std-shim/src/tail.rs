@@ -322,9 +322,7 @@ impl Tail {
         if let (Some(filter), Some(m)) = (&self.filter, self.cursor.current()) {
             self.envelope.clear();
             m.write_json(&mut self.envelope);
-            return filter
-                .matches(&self.envelope)
-                .map_err(|e| Error::new(ErrorKind::Usage, e.to_string()));
+            return filter.matches(&self.envelope).map_err(Error::from);
         }
         Ok(true)
     }

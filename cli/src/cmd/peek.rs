@@ -7,7 +7,7 @@
 use std::io::{self, BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use plasmite::filter::{Filter, FilterError};
+use plasmite::filter::Filter;
 use plasmite::{Cursor, Error, ErrorKind, Pool, RawMessage, Ready, Resume, Start, TailOptions};
 use serde_json::json;
 
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
         Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
         None => None,
     };
-    let filter = Filter::compile(&a.wheres).map_err(filter_error)?;
+    let filter = Filter::compile(&a.wheres).map_err(Error::from)?;
     let replay = match &a.replay {
         Some(r) => {
             Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
@@ -70,13 +70,6 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
         unacked: None,
     };
     peek.run(since, timeout, replay)
-}
-
-fn filter_error(e: FilterError) -> Error {
-    usage_error(
-        e.to_string(),
-        "Check the jq expression; it must produce true or false, e.g. '.data.status == \"green\"'.",
-    )
 }
 
 fn open(ctx: &Ctx, a: &PeekArgs) -> Result<Pool, Error> {
@@ -278,7 +271,7 @@ impl Peek<'_> {
         if self.filter.is_empty() && self.a.tags.is_empty() {
             return Ok(Start::Last(n));
         }
-        let filter = Filter::compile(&self.a.wheres).map_err(filter_error)?;
+        let filter = Filter::compile(&self.a.wheres).map_err(Error::from)?;
         let opts = TailOptions::default()
             .last(n)
             .tags(self.a.tags.clone())
@@ -386,7 +379,7 @@ impl Peek<'_> {
         }
         self.envelope.clear();
         m.write_json(&mut self.envelope);
-        self.filter.matches(&self.envelope).map_err(filter_error)
+        self.filter.matches(&self.envelope).map_err(Error::from)
     }
 
     /// Renders the cursor's current message into `self.line`.

@@ -440,12 +440,7 @@ pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
         Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
         None => None,
     };
-    let filter = Filter::compile(&a.wheres).map_err(|e| {
-        usage_error(
-            e.to_string(),
-            "Check the jq expression; it must produce true or false, e.g. '.data.status == \"green\"'.",
-        )
-    })?;
+    let filter = Filter::compile(&a.wheres).map_err(Error::from)?;
     let replay = match &a.replay {
         Some(r) => {
             Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
