@@ -2,7 +2,7 @@
 //!
 //! Each measurement is defined once, here, so the command users run on their own machines
 //! and the project's cargo benchmark report the same thing. Everything goes through the
-//! public API the CLI uses ([`Pool::append_json`], [`Pool::batch`], [`Cursor`], [`Pool::get`]).
+//! public API the CLI uses ([`Pool::append_json`], [`Pool::batch`], [`Cursor`](crate::Cursor), [`Pool::get`]).
 //!
 //! Figures that need a second process (wake-up latency, several writers) run worker
 //! processes: the caller says how to start one (a [`Spawn`] closure returning a
@@ -440,7 +440,7 @@ const WAITER_PATIENCE: Duration = Duration::from_secs(10);
 ///
 /// # Errors
 ///
-/// The pool cannot be opened or written, a waiter waited [`WAITER_PATIENCE`] in vain, or
+/// The pool cannot be opened or written, a waiter waited its patience in vain, or
 /// the parent went away (a closed pipe).
 pub fn worker(role: Role, path: &Path, count: u64, size: usize) -> Result<()> {
     let pool = Pool::open(path)?;

@@ -108,7 +108,9 @@ pub enum TailPoll<'a> {
     End,
 }
 
-/// A filtered, bounded reader over one pool: see the [module docs](self).
+/// A filtered, bounded reader over one pool: only the messages that carry
+/// some tags and pass some jq predicates, at most `max` of them, ending
+/// after a stretch of silence.
 ///
 /// Evictions and damaged frames do not stop a tail: it steps over them and
 /// counts them ([`dropped`](Self::dropped), [`damaged`](Self::damaged)), so a
