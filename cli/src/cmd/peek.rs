@@ -20,34 +20,16 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
     if super::remote::is_ref(&a.pool) {
         return super::remote::peek(ctx, a);
     }
-    let now = plasmite::time::now_ns();
-    let since = match &a.since {
-        Some(s) => {
-            Some(units::parse_since(s, now).map_err(|e| usage_error(e.message(), e.hint()))?)
-        }
-        None => None,
-    };
-    let timeout = match &a.timeout {
-        Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
-        None => None,
-    };
-    let filter = Filter::compile(&a.wheres).map_err(Error::from)?;
-    let replay = match &a.replay {
-        Some(r) => {
-            Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
-        }
-        None => None,
-    };
-    if replay.is_some() && a.tail == 0 && since.is_none() {
-        return Err(usage_error(
-            "--replay requires --tail or --since",
-            "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
-        ));
-    }
-    // Nothing can have been appended at a future time yet: nothing to show.
-    if since.is_some_and(|t| t > now) {
+    let Some(Options {
+        since,
+        timeout,
+        filter,
+        replay,
+    }) = Options::parse(&a)?
+    else {
+        // Nothing can have been appended at a future time yet.
         return Ok(0);
-    }
+    };
     let pool = open(ctx, &a)?;
     let pretty = match a.format {
         Some(OutputFormat::Pretty) => true,
@@ -70,6 +52,62 @@ pub fn run(ctx: &Ctx, a: PeekArgs) -> Outcome {
         unacked: None,
     };
     peek.run(since, timeout, replay)
+}
+
+/// The values of peek's options, parsed and checked the same way for local
+/// and remote pools.
+pub(super) struct Options {
+    /// `--since`, ns since the epoch.
+    pub(super) since: Option<u64>,
+    /// `--timeout`.
+    pub(super) timeout: Option<Duration>,
+    /// `--where`, compiled.
+    pub(super) filter: Filter,
+    /// `--replay` speed.
+    pub(super) replay: Option<f64>,
+}
+
+impl Options {
+    /// Parses peek's option values; `None` when `--since` lies in the
+    /// future, so there is nothing to show.
+    pub(super) fn parse(a: &PeekArgs) -> Result<Option<Options>, Error> {
+        let unit = |e: units::ValueError| usage_error(e.message(), e.hint());
+        let now = plasmite::time::now_ns();
+        let since = a
+            .since
+            .as_deref()
+            .map(|s| units::parse_since(s, now))
+            .transpose()
+            .map_err(unit)?;
+        let timeout = a
+            .timeout
+            .as_deref()
+            .map(units::parse_duration)
+            .transpose()
+            .map_err(unit)?;
+        let filter = Filter::compile(&a.wheres).map_err(Error::from)?;
+        let replay = a
+            .replay
+            .as_deref()
+            .map(units::parse_replay_speed)
+            .transpose()
+            .map_err(unit)?;
+        if replay.is_some() && a.tail == 0 && since.is_none() {
+            return Err(usage_error(
+                "--replay requires --tail or --since",
+                "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
+            ));
+        }
+        if since.is_some_and(|t| t > now) {
+            return Ok(None);
+        }
+        Ok(Some(Options {
+            since,
+            timeout,
+            filter,
+            replay,
+        }))
+    }
 }
 
 fn open(ctx: &Ctx, a: &PeekArgs) -> Result<Pool, Error> {

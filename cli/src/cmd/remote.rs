@@ -429,34 +429,15 @@ pub(crate) fn peek(ctx: &Ctx, a: PeekArgs) -> Outcome {
         }
     }
     // The same checks, in the same order, as a local peek.
-    let now = plasmite::time::now_ns();
-    let since = match &a.since {
-        Some(s) => {
-            Some(units::parse_since(s, now).map_err(|e| usage_error(e.message(), e.hint()))?)
-        }
-        None => None,
-    };
-    let timeout = match &a.timeout {
-        Some(t) => Some(units::parse_duration(t).map_err(|e| usage_error(e.message(), e.hint()))?),
-        None => None,
-    };
-    let filter = Filter::compile(&a.wheres).map_err(Error::from)?;
-    let replay = match &a.replay {
-        Some(r) => {
-            Some(units::parse_replay_speed(r).map_err(|e| usage_error(e.message(), e.hint()))?)
-        }
-        None => None,
-    };
-    if replay.is_some() && a.tail == 0 && since.is_none() {
-        return Err(usage_error(
-            "--replay requires --tail or --since",
-            "Pick the history to replay, e.g. --tail 100 or --since 1h (speed 1 = real time, 2 = twice as fast, 0 = no delay).",
-        ));
-    }
-    // Nothing can have been appended at a future time yet: nothing to show.
-    if since.is_some_and(|t| t > now) {
+    let Some(super::peek::Options {
+        since,
+        timeout,
+        filter,
+        replay,
+    }) = super::peek::Options::parse(&a)?
+    else {
         return Ok(0);
-    }
+    };
     let client = Client::new(&a.pool, &a.remote)?;
     client.open()?;
     let info = client.get(&format!("{}/info", client.target.pool))?;
