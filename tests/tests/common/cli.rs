@@ -573,6 +573,12 @@ impl Bg {
         }
     }
 
+    /// Takes its stdout pipe, to be read directly: the program can then run
+    /// at most a pipe's worth ahead of the reader.
+    pub fn take_stdout(&mut self) -> ChildStdout {
+        self.stdout.take().expect("reading already")
+    }
+
     /// Closes our end of its stdout pipe without reading.
     pub fn close_stdout(&mut self) {
         self.stdout = None;
