@@ -31,6 +31,7 @@ pub struct TailOptions {
     max: Option<u64>,
     idle_timeout: Option<Duration>,
     name: Option<String>,
+    auto_ack: bool,
 }
 
 impl TailOptions {
@@ -87,6 +88,16 @@ impl TailOptions {
         self
     }
 
+    /// For a named tail: acknowledges each message when the next one is asked
+    /// for, so a consumer that reads, handles and reads again never calls
+    /// [`Tail::ack`] itself. Delivery stays at-least-once: the message being
+    /// handled when the process dies, or when the tail is dropped without
+    /// asking for more, is delivered again to the next tail of that name.
+    pub fn auto_ack(mut self, on: bool) -> Self {
+        self.auto_ack = on;
+        self
+    }
+
     /// Ends when no message has been delivered for `timeout` (counted from
     /// the tail's creation, then from each delivered message). Without one
     /// the tail follows the pool until dropped.
@@ -124,6 +135,8 @@ pub struct Tail {
     max: Option<u64>,
     idle_timeout: Option<Duration>,
     named: Option<Resume>,
+    /// Set for an auto-acknowledging named tail: the position last stored.
+    auto_acked: Option<u64>,
     last_delivery: Instant,
     delivered: u64,
     dropped: u64,
@@ -154,6 +167,7 @@ impl Tail {
             max: None,
             idle_timeout: None,
             named: None,
+            auto_acked: None,
             last_delivery: Instant::now(),
             delivered: 0,
             dropped: 0,
@@ -176,6 +190,9 @@ impl Tail {
             tail.named = Some(resume);
         }
         tail.cursor = pool.cursor(start)?.with_tags(opts.tags);
+        if opts.auto_ack && tail.named.is_some() {
+            tail.auto_acked = Some(tail.next_seq());
+        }
         tail.max = opts.max;
         tail.idle_timeout = opts.idle_timeout;
         tail.last_delivery = Instant::now();
@@ -252,6 +269,13 @@ impl Tail {
     }
 
     fn step(&mut self, wait: Option<Duration>) -> Result<TailPoll<'_>> {
+        if let Some(acked) = self.auto_acked {
+            let next = self.next_seq();
+            if next != acked {
+                self.ack();
+                self.auto_acked = Some(next);
+            }
+        }
         Ok(match self.seek(wait)? {
             Found::Message => self
                 .cursor
@@ -511,6 +535,36 @@ mod tests {
             .tail(TailOptions::default().name("no spaces"))
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn auto_ack_acknowledges_a_message_when_the_next_is_asked_for() {
+        let (_d, pool) = pool();
+        fill(&pool);
+        let named = || TailOptions::default().name("auto").auto_ack(true);
+        let mut t = pool.tail(named()).unwrap();
+        assert_eq!(t.next().unwrap().unwrap().seq, 1);
+        assert_eq!(pool.readers()[0].next_seq, 1, "1 is still being handled");
+        assert_eq!(t.next().unwrap().unwrap().seq, 2);
+        assert_eq!(pool.readers()[0].next_seq, 2);
+        drop(t);
+        // 2 was never followed by a request for more: it comes again.
+        let mut t = pool.tail(named().max(2)).unwrap();
+        assert_eq!(seqs(&mut t), [2, 3]);
+        // Running into `max` asked for more, so 3 is acknowledged too.
+        assert_eq!(pool.readers()[0].next_seq, 4);
+        // Without auto_ack nothing is stored until ack().
+        let mut t = pool
+            .tail(TailOptions::default().name("auto").max(2))
+            .unwrap();
+        assert_eq!(seqs(&mut t), [4, 5]);
+        assert_eq!(pool.readers()[0].next_seq, 4);
+        // An unnamed tail ignores it.
+        let mut t = pool
+            .tail(TailOptions::default().auto_ack(true).max(1))
+            .unwrap();
+        assert_eq!(seqs(&mut t), [1]);
+        assert_eq!(pool.readers().len(), 1);
     }
 
     #[test]

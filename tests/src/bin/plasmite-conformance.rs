@@ -102,6 +102,11 @@ impl Runner {
             "list_pools" => self.list(),
             "pool_info" => self.info(input),
             "delete_pool" => self.dir.delete(&self.pool_ref(input)).map(|()| json!({})),
+            "list_readers" => self.readers(input),
+            "delete_reader" => self
+                .open(input)
+                .and_then(|p| p.delete_reader(input["name"].as_str().unwrap_or("")))
+                .map(|()| json!({})),
             "spawn_poke" => return self.spawn_poke(input),
             "corrupt_pool_header" => return self.corrupt(input),
             "deny_write" => return self.deny_write(input),
@@ -140,8 +145,11 @@ impl Runner {
         let pool = self.open(input)?;
         let tags = strings(&input["tags"]);
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let r = pool.append(&input["data"], &tags, Durability::Fast)?;
-        Ok(json!({ "seq": r.seq }))
+        let mut seq = 0;
+        for _ in 0..input["repeat"].as_u64().unwrap_or(1) {
+            seq = pool.append(&input["data"], &tags, Durability::Fast)?.seq;
+        }
+        Ok(json!({ "seq": seq }))
     }
 
     fn get(&self, input: &Value) -> Outcome {
@@ -163,6 +171,11 @@ impl Runner {
         if let Some(n) = input["last"].as_u64() {
             opts = opts.last(n);
         }
+        let manual_ack = input["manual_ack"].as_bool().unwrap_or(false);
+        if let Some(name) = input["name"].as_str() {
+            opts = opts.name(name).auto_ack(!manual_ack);
+        }
+        let ack_after = input["ack_after"].as_u64();
         let wheres = strings(&input["where"]);
         let filter = Filter::compile(&wheres)
             .map_err(|e| Error::new(plasmite::ErrorKind::Usage, e.to_string()))?;
@@ -170,8 +183,21 @@ impl Runner {
         let mut out = Vec::new();
         while let Some(m) = tail.next()? {
             out.push(message_value(m.seq, &m.data, &m.tags));
+            if ack_after == Some(out.len() as u64) {
+                tail.ack();
+            }
         }
-        Ok(Value::Array(out))
+        Ok(json!({ "messages": out, "dropped": tail.dropped() }))
+    }
+
+    fn readers(&self, input: &Value) -> Outcome {
+        let readers: Vec<Value> = self
+            .open(input)?
+            .readers()
+            .into_iter()
+            .map(|r| json!({ "name": r.name, "next_seq": r.next_seq }))
+            .collect();
+        Ok(json!({ "readers": readers }))
     }
 
     fn list(&self) -> Outcome {
@@ -299,7 +325,12 @@ fn check_value(op: &str, got: &Value, expect: &Value) -> Result<(), String> {
         Err(format!("{op}: {key} expected {want}, got {got}"))
     };
     if op == "tail" {
-        let got = got.as_array().cloned().unwrap_or_default();
+        if let Some(min) = expect["dropped_min"].as_u64() {
+            if got["dropped"].as_u64().unwrap_or(0) < min {
+                return mismatch("dropped (at least)", &json!(min), &got["dropped"]);
+            }
+        }
+        let got = got["messages"].as_array().cloned().unwrap_or_default();
         let seqs: Vec<u64> = got.iter().filter_map(|m| m["seq"].as_u64()).collect();
         if seqs.windows(2).any(|w| w[0] >= w[1]) {
             return Err(format!("tail: seqs not strictly rising: {seqs:?}"));
@@ -310,6 +341,10 @@ fn check_value(op: &str, got: &Value, expect: &Value) -> Result<(), String> {
             }
             for (w, g) in want.iter().zip(&got) {
                 check_message(w, g)?;
+            }
+        } else if let Some(want) = expect["count"].as_u64() {
+            if want != got.len() as u64 {
+                return mismatch("message count", &json!(want), &json!(got.len()));
             }
         } else if let Some(want) = expect["messages_unordered"].as_array() {
             if want.len() != got.len() {
@@ -331,6 +366,13 @@ fn check_value(op: &str, got: &Value, expect: &Value) -> Result<(), String> {
             if &got[key] != want {
                 return mismatch(key, want, &got[key]);
             }
+        }
+    }
+    if let Some(want) = expect.get("readers") {
+        let mut have = got["readers"].as_array().cloned().unwrap_or_default();
+        have.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        if &Value::Array(have.clone()) != want {
+            return mismatch("readers", want, &Value::Array(have));
         }
     }
     if let Some(want) = expect["names"].as_array() {
