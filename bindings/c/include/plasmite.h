@@ -348,6 +348,20 @@ typedef struct plsm_tail_options_t {
    * Number of `where_exprs`.
    */
   size_t where_len;
+  /**
+   * A durable named reader (NULL: none): its position is kept in the
+   * pool, so the next stream of that name resumes right after the last
+   * acknowledged message. The start options apply only when the reader
+   * is created. Names are 1 to 32 bytes of `A-Z a-z 0-9 . _ -`.
+   */
+  const char *name;
+  /**
+   * With `name`: 0 acknowledges each message when the next is read
+   * (at-least-once: the message in hand when the process dies or frees
+   * the stream comes again); 1 stores a position only on
+   * `plsm_stream_ack`.
+   */
+  uint8_t manual_ack;
 } plsm_tail_options_t;
 
 /**
@@ -386,6 +400,42 @@ typedef struct plsm_stream_stats_t {
    */
   uint64_t next_seq;
 } plsm_stream_stats_t;
+
+/**
+ * A durable named reader of a pool, from `plsm_pool_readers`.
+ */
+typedef struct plsm_reader_t {
+  /**
+   * Its name (owned by the list).
+   */
+  char *name;
+  /**
+   * The seq it reads next: every message before it is acknowledged.
+   */
+  uint64_t next_seq;
+  /**
+   * When it last acknowledged, nanoseconds since the Unix epoch.
+   */
+  uint64_t acked_ns;
+  /**
+   * When it was created, nanoseconds since the Unix epoch.
+   */
+  uint64_t created_ns;
+} plsm_reader_t;
+
+/**
+ * The named readers of a pool. Release it with `plsm_reader_list_free`.
+ */
+typedef struct plsm_reader_list_t {
+  /**
+   * `len` readers, or NULL when there are none.
+   */
+  struct plsm_reader_t *entries;
+  /**
+   * Number of readers.
+   */
+  size_t len;
+} plsm_reader_list_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -720,6 +770,57 @@ int plsm_stream_poll_lines(struct plsm_stream_t *stream,
 int plsm_stream_stats(const struct plsm_stream_t *stream,
                       struct plsm_stream_stats_t *out_stats,
                       struct plsm_error_t **out_err);
+
+/**
+ * Acknowledges every message the stream delivered so far: for a stream
+ * opened with a `name`, stores its position in the pool, so the next stream
+ * of that name starts after them. One atomic store, no lock, no system call;
+ * it survives the process, not a power cut. Does nothing for an unnamed
+ * stream. Returns 0, or -1 when `stream` is NULL (USAGE).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid for its use: handles not yet
+ * freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+ */
+int plsm_stream_ack(const struct plsm_stream_t *stream, struct plsm_error_t **out_err);
+
+/**
+ * Fills `*out_list` with the pool's durable named readers and their
+ * positions. Release it with `plsm_reader_list_free`.
+ *
+ * Errors: NULL arguments → USAGE.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid for its use: handles not yet
+ * freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+ */
+int plsm_pool_readers(const struct plsm_pool_t *pool,
+                      struct plsm_reader_list_t *out_list,
+                      struct plsm_error_t **out_err);
+
+/**
+ * Releases a list filled by `plsm_pool_readers` and zeroes it. NULL is
+ * ignored.
+ *
+ * # Safety
+ * `list` is NULL or a list `plsm_pool_readers` filled (or already zeroed).
+ */
+void plsm_reader_list_free(struct plsm_reader_list_t *list);
+
+/**
+ * Forgets the durable named reader `name` of `pool`: the next stream of
+ * that name starts afresh.
+ *
+ * Errors: NULL or non-UTF-8 arguments → USAGE; no such reader → NOT_FOUND
+ * (with the pool's path); BUSY when the writer lock cannot be taken.
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid for its use: handles not yet
+ * freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+ */
+int plsm_pool_delete_reader(const struct plsm_pool_t *pool,
+                            const char *name,
+                            struct plsm_error_t **out_err);
 
 /**
  * Frees a stream. NULL is ignored.

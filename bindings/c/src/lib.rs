@@ -220,6 +220,16 @@ pub struct plsm_tail_options_t {
     pub where_exprs: *const *const c_char,
     /// Number of `where_exprs`.
     pub where_len: usize,
+    /// A durable named reader (NULL: none): its position is kept in the
+    /// pool, so the next stream of that name resumes right after the last
+    /// acknowledged message. The start options apply only when the reader
+    /// is created. Names are 1 to 32 bytes of `A-Z a-z 0-9 . _ -`.
+    pub name: *const c_char,
+    /// With `name`: 0 acknowledges each message when the next is read
+    /// (at-least-once: the message in hand when the process dies or frees
+    /// the stream comes again); 1 stores a position only on
+    /// `plsm_stream_ack`.
+    pub manual_ack: u8,
 }
 
 /// Counters of a stream, from `plsm_stream_stats`.
@@ -233,6 +243,28 @@ pub struct plsm_stream_stats_t {
     pub damaged: u64,
     /// The seq the stream reads next (to resume later with `since_seq`).
     pub next_seq: u64,
+}
+
+/// A durable named reader of a pool, from `plsm_pool_readers`.
+#[repr(C)]
+pub struct plsm_reader_t {
+    /// Its name (owned by the list).
+    pub name: *mut c_char,
+    /// The seq it reads next: every message before it is acknowledged.
+    pub next_seq: u64,
+    /// When it last acknowledged, nanoseconds since the Unix epoch.
+    pub acked_ns: u64,
+    /// When it was created, nanoseconds since the Unix epoch.
+    pub created_ns: u64,
+}
+
+/// The named readers of a pool. Release it with `plsm_reader_list_free`.
+#[repr(C)]
+pub struct plsm_reader_list_t {
+    /// `len` readers, or NULL when there are none.
+    pub entries: *mut plsm_reader_t,
+    /// Number of readers.
+    pub len: usize,
 }
 
 /// A pool directory: the "client" pools are created in, opened from, listed
@@ -765,6 +797,10 @@ unsafe fn tail_options(o: &plsm_tail_options_t) -> Result<TailOptions, Error> {
     if o.has_idle_timeout != 0 {
         t = t.idle_timeout(Duration::from_millis(o.idle_timeout_ms));
     }
+    // SAFETY: forwarded from the caller.
+    if let Some(name) = unsafe { opt_str_arg(o.name, "name")? } {
+        t = t.name(name).auto_ack(o.manual_ack == 0);
+    }
     Ok(t)
 }
 
@@ -805,6 +841,8 @@ pub unsafe extern "C" fn plsm_stream_open(
         tags_len: 0,
         where_exprs: std::ptr::null(),
         where_len: 0,
+        name: std::ptr::null(),
+        manual_ack: 0,
     };
     // SAFETY: `opts` is a valid struct with no string arrays; the other
     // arguments are forwarded from the caller.
@@ -1006,6 +1044,118 @@ pub unsafe extern "C" fn plsm_stream_stats(
             })
         };
         Ok(())
+    })
+}
+
+/// Acknowledges every message the stream delivered so far: for a stream
+/// opened with a `name`, stores its position in the pool, so the next stream
+/// of that name starts after them. One atomic store, no lock, no system call;
+/// it survives the process, not a power cut. Does nothing for an unnamed
+/// stream. Returns 0, or -1 when `stream` is NULL (USAGE).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid for its use: handles not yet
+/// freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn plsm_stream_ack(
+    stream: *const plsm_stream_t,
+    out_err: *mut *mut plsm_error_t,
+) -> c_int {
+    boundary(out_err, || {
+        // SAFETY: the caller passes NULL or a live stream handle.
+        unsafe { handle(stream, "stream")? }.tail.ack();
+        Ok(())
+    })
+}
+
+/// Fills `*out_list` with the pool's durable named readers and their
+/// positions. Release it with `plsm_reader_list_free`.
+///
+/// Errors: NULL arguments → USAGE.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid for its use: handles not yet
+/// freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn plsm_pool_readers(
+    pool: *const plsm_pool_t,
+    out_list: *mut plsm_reader_list_t,
+    out_err: *mut *mut plsm_error_t,
+) -> c_int {
+    boundary(out_err, || {
+        // SAFETY: the caller passes NULL or a live pool handle.
+        let pool = unsafe { &handle(pool, "pool")?.pool };
+        let out = out_ptr(out_list, "out_list")?;
+        let entries: Vec<plsm_reader_t> = pool
+            .readers()
+            .into_iter()
+            .map(|r| plsm_reader_t {
+                name: owned_cstring(&r.name),
+                next_seq: r.next_seq,
+                acked_ns: r.acked_ns,
+                created_ns: r.created_ns,
+            })
+            .collect();
+        let len = entries.len();
+        let ptr = if len == 0 {
+            std::ptr::null_mut()
+        } else {
+            Box::into_raw(entries.into_boxed_slice()).cast::<plsm_reader_t>()
+        };
+        // SAFETY: `out` was checked non-NULL; the caller owns that struct.
+        unsafe { out.write(plsm_reader_list_t { entries: ptr, len }) };
+        Ok(())
+    })
+}
+
+/// Releases a list filled by `plsm_pool_readers` and zeroes it. NULL is
+/// ignored.
+///
+/// # Safety
+/// `list` is NULL or a list `plsm_pool_readers` filled (or already zeroed).
+#[no_mangle]
+pub unsafe extern "C" fn plsm_reader_list_free(list: *mut plsm_reader_list_t) {
+    if list.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL list was filled by plsm_pool_readers: `entries` is
+    // NULL or a boxed slice of exactly `len` readers, each owning its name.
+    unsafe {
+        let l = &mut *list;
+        if !l.entries.is_null() {
+            let slice = std::ptr::slice_from_raw_parts_mut(l.entries, l.len);
+            for r in Box::from_raw(slice).iter() {
+                util::free_cstring(r.name);
+            }
+        }
+        list.write(plsm_reader_list_t {
+            entries: std::ptr::null_mut(),
+            len: 0,
+        });
+    }
+}
+
+/// Forgets the durable named reader `name` of `pool`: the next stream of
+/// that name starts afresh.
+///
+/// Errors: NULL or non-UTF-8 arguments → USAGE; no such reader → NOT_FOUND
+/// (with the pool's path); BUSY when the writer lock cannot be taken.
+///
+/// # Safety
+/// Each pointer argument is NULL or valid for its use: handles not yet
+/// freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn plsm_pool_delete_reader(
+    pool: *const plsm_pool_t,
+    name: *const c_char,
+    out_err: *mut *mut plsm_error_t,
+) -> c_int {
+    boundary(out_err, || {
+        // SAFETY: the caller passes NULL or a live pool handle.
+        let pool = unsafe { &handle(pool, "pool")?.pool };
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let name = unsafe { str_arg(name, "name")? };
+        pool.delete_reader(name)
     })
 }
 

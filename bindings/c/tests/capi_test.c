@@ -594,6 +594,111 @@ static void corrupt_header(const char *name) {
     close(fd);
 }
 
+/* Durable named readers: resume after the last acknowledged message,
+ * automatically (on the next read) or only on plsm_stream_ack. */
+static void test_named_readers(plsm_client_t *c) {
+    plsm_pool_t *p = create_or_die(c, "jobs");
+    plsm_error_t *err = NULL;
+    plsm_stream_t *s = NULL;
+    uint64_t seqs[16];
+    int rc, n;
+    for (int i = 1; i <= 6; i++) {
+        char json[32];
+        snprintf(json, sizeof json, "{\"i\":%d}", i);
+        append_or_die(p, json, NULL, 0);
+    }
+
+    plsm_tail_options_t o = {0};
+    o.name = "worker";
+    o.has_max = 1;
+    o.max = 2;
+    s = open_tail(p, &o);
+    n = drain(s, seqs, 16);
+    CHECK(n == 2 && seqs[0] == 1 && seqs[1] == 2);
+    plsm_stream_free(s);
+
+    /* Resumes after 2; 3 is in hand when the stream is freed: not acked. */
+    s = open_tail(p, &o);
+    plsm_buf_t buf = {0};
+    CHECK(plsm_stream_next(s, &buf, &err) == PLSM_STREAM_MESSAGE);
+    CHECK(strstr((const char *)buf.data, "\"seq\":3,") != NULL);
+    plsm_buf_free(&buf);
+    plsm_stream_free(s);
+
+    /* Manual: 3 again, 4 read and acknowledged explicitly, 5 read only. */
+    o.manual_ack = 1;
+    s = open_tail(p, &o);
+    n = drain(s, seqs, 16);
+    CHECK(n == 2 && seqs[0] == 3 && seqs[1] == 4);
+    CHECK(plsm_stream_ack(s, &err) == 0 && err == NULL);
+    plsm_stream_free(s);
+    o.max = 1;
+    s = open_tail(p, &o);
+    n = drain(s, seqs, 16);
+    CHECK(n == 1 && seqs[0] == 5);
+    plsm_stream_free(s);
+
+    /* A new reader starts as its options say; an existing one ignores them. */
+    plsm_tail_options_t a = {0};
+    a.name = "audit";
+    a.has_last = 1;
+    a.last = 1;
+    a.has_max = 1;
+    a.max = 1;
+    s = open_tail(p, &a);
+    n = drain(s, seqs, 16);
+    CHECK(n == 1 && seqs[0] == 6);
+    plsm_stream_free(s);
+
+    plsm_reader_list_t list = {0};
+    CHECK(plsm_pool_readers(p, &list, &err) == 0 && err == NULL);
+    CHECK(list.len == 2);
+    for (size_t i = 0; i < list.len; i++) {
+        const plsm_reader_t *r = &list.entries[i];
+        if (strcmp(r->name, "worker") == 0)
+            CHECK(r->next_seq == 5 && r->acked_ns >= r->created_ns && r->created_ns > 0);
+        else
+            CHECK(strcmp(r->name, "audit") == 0 && r->next_seq == 7);
+    }
+    plsm_reader_list_free(&list);
+    CHECK(list.entries == NULL && list.len == 0);
+    plsm_reader_list_free(&list); /* twice is harmless */
+    plsm_reader_list_free(NULL);
+
+    CHECK(plsm_pool_delete_reader(p, "audit", &err) == 0);
+    rc = plsm_pool_delete_reader(p, "audit", &err);
+    CHECK(rc == -1 && err != NULL && err->kind == PLSM_ERROR_NOT_FOUND && err->path != NULL);
+    plsm_error_free(err);
+    err = NULL;
+    CHECK(plsm_pool_readers(p, &list, &err) == 0 && list.len == 1);
+    plsm_reader_list_free(&list);
+
+    /* Bad names and NULL handles are USAGE errors. */
+    plsm_tail_options_t bad = {0};
+    bad.name = "no spaces";
+    rc = plsm_tail_open(p, &bad, &s, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    bad.name = "\xff";
+    rc = plsm_tail_open(p, &bad, &s, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_pool_delete_reader(p, NULL, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_pool_delete_reader(NULL, "x", &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_pool_readers(NULL, &list, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_pool_readers(p, NULL, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    rc = plsm_stream_ack(NULL, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+
+    /* Acknowledging an unnamed stream does nothing and is no error. */
+    s = open_tail(p, NULL);
+    CHECK(plsm_stream_ack(s, &err) == 0 && err == NULL);
+    plsm_stream_free(s);
+    plsm_pool_free(p);
+}
+
 static void test_admin(plsm_client_t *c) {
     plsm_error_t *err = NULL;
     plsm_pool_info_t info;
@@ -738,6 +843,7 @@ int main(void) {
     test_append_get(c);
     test_streams(c);
     test_threads(c);
+    test_named_readers(c);
     test_admin(c);
     test_permission(c);
     plsm_client_free(c);
