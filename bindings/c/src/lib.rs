@@ -512,14 +512,9 @@ pub unsafe extern "C" fn plsm_pool_list(
                 }
             })
             .collect();
-        let len = entries.len();
-        let ptr = if len == 0 {
-            std::ptr::null_mut()
-        } else {
-            Box::into_raw(entries.into_boxed_slice()).cast::<plsm_pool_entry_t>()
-        };
+        let (entries, len) = util::array_into_raw(entries);
         // SAFETY: `out` was checked non-NULL; the caller owns that struct.
-        unsafe { out.write(plsm_pool_list_t { entries: ptr, len }) };
+        unsafe { out.write(plsm_pool_list_t { entries, len }) };
         Ok(())
     })
 }
@@ -537,16 +532,11 @@ pub unsafe extern "C" fn plsm_pool_list_free(list: *mut plsm_pool_list_t) {
     // SAFETY: a non-NULL list was filled by plsm_pool_list: `entries` is NULL
     // or a boxed slice of exactly `len` entries, each owning its strings.
     unsafe {
-        let l = &mut *list;
-        if !l.entries.is_null() {
-            let slice = std::ptr::slice_from_raw_parts_mut(l.entries, l.len);
-            let entries = Box::from_raw(slice);
-            for e in entries.iter() {
-                util::free_cstring(e.name);
-                util::free_cstring(e.path);
-                util::free_cstring(e.info.path);
-                plsm_error_free(e.error);
-            }
+        for e in util::array_from_raw((*list).entries, (*list).len).iter() {
+            util::free_cstring(e.name);
+            util::free_cstring(e.path);
+            util::free_cstring(e.info.path);
+            plsm_error_free(e.error);
         }
         list.write(plsm_pool_list_t {
             entries: std::ptr::null_mut(),
@@ -1096,14 +1086,9 @@ pub unsafe extern "C" fn plsm_pool_readers(
                 created_ns: r.created_ns,
             })
             .collect();
-        let len = entries.len();
-        let ptr = if len == 0 {
-            std::ptr::null_mut()
-        } else {
-            Box::into_raw(entries.into_boxed_slice()).cast::<plsm_reader_t>()
-        };
+        let (entries, len) = util::array_into_raw(entries);
         // SAFETY: `out` was checked non-NULL; the caller owns that struct.
-        unsafe { out.write(plsm_reader_list_t { entries: ptr, len }) };
+        unsafe { out.write(plsm_reader_list_t { entries, len }) };
         Ok(())
     })
 }
@@ -1121,12 +1106,8 @@ pub unsafe extern "C" fn plsm_reader_list_free(list: *mut plsm_reader_list_t) {
     // SAFETY: a non-NULL list was filled by plsm_pool_readers: `entries` is
     // NULL or a boxed slice of exactly `len` readers, each owning its name.
     unsafe {
-        let l = &mut *list;
-        if !l.entries.is_null() {
-            let slice = std::ptr::slice_from_raw_parts_mut(l.entries, l.len);
-            for r in Box::from_raw(slice).iter() {
-                util::free_cstring(r.name);
-            }
+        for r in util::array_from_raw((*list).entries, (*list).len).iter() {
+            util::free_cstring(r.name);
         }
         list.write(plsm_reader_list_t {
             entries: std::ptr::null_mut(),

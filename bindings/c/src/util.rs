@@ -119,6 +119,28 @@ pub(crate) unsafe fn free_buf(buf: &mut plsm_buf_t) {
     buf.len = 0;
 }
 
+/// A library-owned array handed to C as `(pointer, len)`; NULL when empty.
+pub(crate) fn array_into_raw<T>(items: Vec<T>) -> (*mut T, usize) {
+    let len = items.len();
+    if len == 0 {
+        return (std::ptr::null_mut(), 0);
+    }
+    (Box::into_raw(items.into_boxed_slice()).cast::<T>(), len)
+}
+
+/// Takes back an array [`array_into_raw`] handed out, to drop it.
+///
+/// # Safety
+/// `ptr` is NULL or came from [`array_into_raw`] with this `len`, and is
+/// not used again.
+pub(crate) unsafe fn array_from_raw<T>(ptr: *mut T, len: usize) -> Box<[T]> {
+    if ptr.is_null() {
+        return Box::default();
+    }
+    // SAFETY: guaranteed by the caller: a boxed slice of exactly `len`.
+    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
+}
+
 /// An out-parameter, checked non-NULL (its target is written later, once
 /// the call has succeeded).
 pub(crate) fn out_ptr<T>(p: *mut T, what: &str) -> Result<*mut T, Error> {
