@@ -1,11 +1,12 @@
 //! Creates a pool, appends a few messages, and reads them back: first all of
-//! them, then by seq, then by waiting for one more written by a thread.
+//! them, then by seq, then by waiting for one more written by a thread, and
+//! last as a durable named reader that resumes where it left off.
 //!
 //! Run with `cargo run -p plasmite --example quickstart`.
 
 use std::time::Duration;
 
-use plasmite::{Durability, Event, Pool, PoolOptions, Start};
+use plasmite::{Durability, Event, Pool, PoolOptions, Start, TailOptions};
 use serde_json::json;
 
 fn main() -> plasmite::Result<()> {
@@ -45,6 +46,17 @@ fn main() -> plasmite::Result<()> {
         println!("woke for seq {}: {}", m.seq, m.data);
     }
     t.join().expect("writer thread")?;
+
+    // A durable consumer: its position lives in the pool, and each message
+    // is acknowledged when the next is asked for. The first run handles two
+    // messages; the second resumes right after them.
+    let billing = || TailOptions::default().name("billing").auto_ack(true).max(2);
+    for run in 1..=2 {
+        let mut jobs = pool.tail(billing())?;
+        while let Some(m) = jobs.next()? {
+            println!("billing run {run} handles seq {}", m.seq);
+        }
+    }
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
