@@ -68,7 +68,7 @@ impl Access {
 }
 
 /// The `serve` options as given on the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// `--bind`, unparsed.
     pub bind: String,

@@ -430,37 +430,8 @@ pub struct BenchWorkerArgs {
     pub size: u64,
 }
 
-/// `serve` options (also used by `serve check`). Semantic checks that depend on parsing the
-/// bind address (loopback rules, TLS pairing, non-zero limits) are the server's job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeArgs {
-    /// `--bind`, unparsed `IP:port` text (default `127.0.0.1:9700`).
-    pub bind: String,
-    /// `--access`.
-    pub access: Access,
-    /// `--allow-non-loopback`.
-    pub allow_non_loopback: bool,
-    /// `--cors-origin`, in order.
-    pub cors_origins: Vec<String>,
-    /// `--token` (never set together with `token_file`).
-    pub token: Option<String>,
-    /// `--token-file`.
-    pub token_file: Option<PathBuf>,
-    /// `--tls-cert`.
-    pub tls_cert: Option<PathBuf>,
-    /// `--tls-key`.
-    pub tls_key: Option<PathBuf>,
-    /// `--tls-self-signed`.
-    pub tls_self_signed: bool,
-    /// `--insecure-no-tls`.
-    pub insecure_no_tls: bool,
-    /// `--max-body-bytes`.
-    pub max_body_bytes: u64,
-    /// `--max-tail-timeout-ms`.
-    pub max_tail_timeout_ms: u64,
-    /// `--max-tail-concurrency`.
-    pub max_tail_concurrency: u64,
-}
+/// `serve`: the server's own options, filled from the command line.
+pub type ServeArgs = plasmite_server::Options;
 
 /// `serve check`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -645,7 +616,11 @@ impl View<'_> {
     fn serve(&self) -> ServeArgs {
         ServeArgs {
             bind: self.text_or_default("bind"),
-            access: self.choice("access", Access::from_name, Access::ReadWrite),
+            access: match self.choice("access", Access::from_name, Access::ReadWrite) {
+                Access::ReadOnly => plasmite_server::Access::ReadOnly,
+                Access::WriteOnly => plasmite_server::Access::WriteOnly,
+                Access::ReadWrite => plasmite_server::Access::ReadWrite,
+            },
             allow_non_loopback: self.has("allow-non-loopback"),
             cors_origins: self.texts("cors-origin"),
             token: self.text("token"),

@@ -575,7 +575,7 @@ fn serve_defaults_and_every_flag() {
         serve_of(&["serve"]),
         ServeArgs {
             bind: "127.0.0.1:9700".into(),
-            access: Access::ReadWrite,
+            access: plasmite_server::Access::ReadWrite,
             allow_non_loopback: false,
             cors_origins: vec![],
             token: None,
@@ -615,7 +615,7 @@ fn serve_defaults_and_every_flag() {
         "30",
     ]);
     assert_eq!(a.bind, "0.0.0.0:9100");
-    assert_eq!(a.access, Access::WriteOnly);
+    assert_eq!(a.access, plasmite_server::Access::WriteOnly);
     assert!(a.allow_non_loopback && a.tls_self_signed && a.insecure_no_tls);
     assert_eq!(a.cors_origins, ["https://a.example", "https://b.example"]);
     assert_eq!(a.token_file, Some(PathBuf::from("tok")));
@@ -635,7 +635,7 @@ fn serve_defaults_and_every_flag() {
     );
     assert_eq!(
         serve_of(&["serve", "--access", "read-only"]).access,
-        Access::ReadOnly
+        plasmite_server::Access::ReadOnly
     );
 
     let e = err(&["serve", "--token", "a", "--token-file", "b"]);

@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Bench(a) => bench::run(ctx, a),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Serve(a) => {
-            let config = plasmite_server::configure(&serve_options(&a), ctx.bin)?;
+            let config = plasmite_server::configure(&a, ctx.bin)?;
             let tty = ctx.term.stderr_tty;
             plasmite_server::run(ctx.dir.clone(), config, |c| {
                 if tty {
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
             Ok(0)
         }
         Command::ServeCheck(a) => {
-            let config = plasmite_server::configure(&serve_options(&a.serve), ctx.bin)?;
+            let config = plasmite_server::configure(&a.serve, ctx.bin)?;
             if a.json {
                 ctx.term
                     .print_value(&plasmite_server::check_json(&config))
@@ -94,29 +94,6 @@ pub fn run(ctx: &Ctx, command: Command) -> Outcome {
         }
         Command::Completion(shell) => print_text(&args::completion_script(shell)),
         Command::Help(text) | Command::VersionText(text) => print_text(&text),
-    }
-}
-
-/// The server's options from the parsed `serve` arguments.
-fn serve_options(a: &args::ServeArgs) -> plasmite_server::Options {
-    plasmite_server::Options {
-        bind: a.bind.clone(),
-        access: match a.access {
-            args::Access::ReadOnly => plasmite_server::Access::ReadOnly,
-            args::Access::WriteOnly => plasmite_server::Access::WriteOnly,
-            args::Access::ReadWrite => plasmite_server::Access::ReadWrite,
-        },
-        allow_non_loopback: a.allow_non_loopback,
-        cors_origins: a.cors_origins.clone(),
-        token: a.token.clone(),
-        token_file: a.token_file.clone(),
-        tls_cert: a.tls_cert.clone(),
-        tls_key: a.tls_key.clone(),
-        tls_self_signed: a.tls_self_signed,
-        insecure_no_tls: a.insecure_no_tls,
-        max_body_bytes: a.max_body_bytes,
-        max_tail_timeout_ms: a.max_tail_timeout_ms,
-        max_tail_concurrency: a.max_tail_concurrency,
     }
 }
 
