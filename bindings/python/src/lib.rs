@@ -20,6 +20,7 @@ mod errors;
 mod jsonenc;
 mod message;
 mod pool;
+mod readers;
 mod stream;
 
 /// The module `plasmite._native`: the classes and the CLI entry point.
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::PoolEntry>()?;
     m.add_class::<pool::Pool>()?;
     m.add_class::<stream::Stream>()?;
+    m.add_class::<readers::Reader>()?;
     m.add_class::<message::Message>()?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add("DEFAULT_POOL_SIZE", plasmite::DEFAULT_POOL_SIZE)?;

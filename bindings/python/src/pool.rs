@@ -14,6 +14,7 @@ use crate::client::PoolInfo;
 use crate::errors::{closed, kind_error, usage, OrRaise};
 use crate::jsonenc;
 use crate::message::{encode_tags, Message};
+use crate::readers::Reader;
 use crate::stream::Stream;
 
 /// An open pool. Cheap to share between threads; `close()` releases it
@@ -209,8 +210,12 @@ impl Pool {
         Ok(PyBytes::new(py, &m.envelope()))
     }
 
-    /// A stream of messages: see the stubs for the arguments.
-    #[pyo3(signature = (since_seq = None, last = None, max_messages = None, timeout = None, tags = None, r#where = None))]
+    /// A stream of messages: see the stubs for the arguments. With `name`,
+    /// a durable named reader whose position is kept in the pool; it
+    /// acknowledges each message when the next is asked for, unless
+    /// `auto_ack` is false (then only `Stream.ack()` does).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (since_seq = None, last = None, max_messages = None, timeout = None, tags = None, r#where = None, *, name = None, auto_ack = true))]
     fn tail(
         &self,
         since_seq: Option<u64>,
@@ -219,15 +224,23 @@ impl Pool {
         timeout: Option<f64>,
         tags: Option<&Bound<'_, PyAny>>,
         r#where: Option<&Bound<'_, PyAny>>,
+        name: Option<String>,
+        auto_ack: bool,
     ) -> PyResult<Stream> {
-        let opts = tail_options(since_seq, last, max_messages, timeout, tags, r#where)?;
+        let mut opts = tail_options(since_seq, last, max_messages, timeout, tags, r#where)?;
+        if let Some(n) = &name {
+            opts = opts.name(n.as_str()).auto_ack(auto_ack);
+        }
         let tail = self.pool()?.tail(opts).or_raise()?;
-        Ok(Stream::new(tail, None))
+        Ok(Stream::new(tail, None, name))
     }
 
     /// The history (from `since_seq`, or the `last` matches, else all),
     /// paced by the messages' append times divided by `speed` (0: no
     /// delay); ends when caught up.
+    // No `name`: a replay shows history again (to watch or test against
+    // it); storing a position would make the next replay skip what this
+    // one showed. Durable consumers use `tail(name=...)`.
     #[pyo3(signature = (speed = 1.0, since_seq = None, last = None, max_messages = None, tags = None, r#where = None))]
     fn replay(
         &self,
@@ -245,7 +258,7 @@ impl Pool {
         }
         let opts = tail_options(since_seq, last, max_messages, None, tags, r#where)?;
         let tail = self.pool()?.tail(opts).or_raise()?;
-        Ok(Stream::new(tail, Some(speed)))
+        Ok(Stream::new(tail, Some(speed), None))
     }
 
     /// What the pool holds right now.
@@ -257,6 +270,23 @@ impl Pool {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         Ok(PoolInfo::new(pool.info().or_raise()?, name))
+    }
+
+    /// Every durable named reader of this pool (see `tail(name=...)`), in
+    /// the order of the pool's reader table.
+    fn readers(&self) -> PyResult<Vec<Reader>> {
+        Ok(self
+            .pool()?
+            .readers()
+            .into_iter()
+            .map(Reader::from)
+            .collect())
+    }
+
+    /// Forgets the named reader `name` (NotFoundError if there is none): a
+    /// later tail of that name starts afresh, as its options say.
+    fn delete_reader(&self, name: &str) -> PyResult<()> {
+        self.pool()?.delete_reader(name).or_raise()
     }
 
     /// Releases the pool. Later calls raise `UsageError`; streams opened

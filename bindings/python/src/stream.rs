@@ -7,9 +7,14 @@
 //! called from another thread between slices. The wait itself sleeps on
 //! the pool's futex, so a writer in any process wakes it at once.
 //!
-//! Filtering (tags, jq `where` predicates), `max_messages`, `last` and the
-//! idle timeout are the library's (`plasmite::TailOptions`); this file only
-//! drives it.
+//! Filtering (tags, jq `where` predicates), `max_messages`, `last`, the
+//! idle timeout and durable named readers (`name`, auto-acknowledgement)
+//! are the library's (`plasmite::TailOptions`); this file only drives it.
+//!
+//! A named stream keeps its library tail after `close()`, so that `ack()`
+//! can still store what was delivered before: a consumer stopped by
+//! `close()` from another thread (a signal handler, a shutdown hook) while
+//! it handles a message acknowledges that message as usual.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -30,6 +35,8 @@ const SLICE: Duration = Duration::from_millis(50);
 #[pyclass(module = "plasmite", frozen)]
 pub struct Stream {
     state: Mutex<State>,
+    /// The durable named reader's name, if any.
+    name: Option<String>,
     /// Set by `close()`; seen by a reader in another thread between slices.
     cancelled: AtomicBool,
     delivered: AtomicU64,
@@ -39,7 +46,7 @@ pub struct Stream {
 }
 
 struct State {
-    /// `None` once closed.
+    /// `None` once closed (a named stream keeps it, for `ack()`).
     tail: Option<Tail>,
     /// Replays pace messages by their append times and end when caught up.
     pacer: Option<Pacer>,
@@ -64,9 +71,10 @@ enum Got<T> {
 }
 
 impl Stream {
-    /// A stream over `tail`; with `replay` (a speed ≥ 0), a paced replay.
-    pub fn new(tail: Tail, replay: Option<f64>) -> Self {
-        let next_seq = tail.next_seq();
+    /// A stream over `tail`; with `replay` (a speed ≥ 0), a paced replay;
+    /// `name` is the durable named reader `tail` was opened as, if any.
+    pub fn new(tail: Tail, replay: Option<f64>, name: Option<String>) -> Self {
+        let (next_seq, dropped) = (tail.next_seq(), tail.dropped());
         Stream {
             state: Mutex::new(State {
                 tail: Some(tail),
@@ -78,9 +86,12 @@ impl Stream {
                 }),
                 ended: false,
             }),
+            name,
             cancelled: AtomicBool::new(false),
             delivered: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            // A named reader that was away already knows what the ring
+            // evicted meanwhile: `dropped` says so before the first message.
+            dropped: AtomicU64::new(dropped),
             damaged: AtomicU64::new(0),
             next_seq: AtomicU64::new(next_seq),
         }
@@ -97,6 +108,15 @@ impl Stream {
                 "plasmite: stream is being read by another thread; use one stream per thread",
             )),
         }
+    }
+
+    /// Lets go of the tail once closed, unless it is named: `ack()` still
+    /// needs it then.
+    fn release(&self, st: &mut State) {
+        if self.name.is_none() {
+            st.tail = None;
+        }
+        st.ended = true;
     }
 
     fn note(&self, tail: &Tail) {
@@ -119,7 +139,7 @@ impl Stream {
         // stops cleanly whether close() came while it waited or between
         // two messages.
         if self.cancelled.load(Ordering::Acquire) {
-            st.tail = None;
+            self.release(st);
             return Ok(None);
         }
         let Some(tail) = st.tail.as_mut() else {
@@ -140,7 +160,7 @@ impl Stream {
                 self.note(tail);
                 py.check_signals()?;
                 if self.cancelled.load(Ordering::Acquire) {
-                    st.tail = None;
+                    self.release(st);
                     return Ok(None);
                 }
             }
@@ -151,7 +171,7 @@ impl Stream {
                 if let Some(p) = st.pacer.as_mut() {
                     if let Some(due) = p.due(time_ns) {
                         if !self.sleep_until(py, due)? {
-                            st.tail = None;
+                            self.release(st);
                             return Ok(None);
                         }
                     }
@@ -238,7 +258,9 @@ impl Stream {
         self.delivered.load(Ordering::Relaxed)
     }
 
-    /// Messages evicted by writers before this stream could read them.
+    /// Messages evicted by writers before this stream could read them;
+    /// for a named stream, including those evicted while the reader was
+    /// away (known as soon as the stream is opened).
     #[getter]
     fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -256,6 +278,28 @@ impl Stream {
         self.next_seq.load(Ordering::Relaxed)
     }
 
+    /// The durable named reader this stream reads as, or None.
+    #[getter]
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Acknowledges every message delivered so far: for a named stream,
+    /// stores its position in the pool, so the next stream of that name
+    /// starts after them. One atomic store in the pool file (no file lock,
+    /// no syscall); it survives the process, not a power cut. Works after `close()` too, for what was
+    /// delivered before it. Does nothing for an unnamed stream.
+    fn ack(&self) -> PyResult<()> {
+        if self.name.is_none() {
+            return Ok(());
+        }
+        let st = self.lock()?;
+        if let Some(tail) = st.tail.as_ref() {
+            tail.ack();
+        }
+        Ok(())
+    }
+
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
@@ -265,11 +309,13 @@ impl Stream {
     /// Stops the stream: iteration ends (`StopIteration`, `next_json()`
     /// returns None), as after closing a generator. Safe from any thread:
     /// a reader blocked in another thread wakes within a fraction of a
-    /// second and its loop ends.
+    /// second and its loop ends. It acknowledges nothing: for a named
+    /// stream the message being handled comes again unless `ack()` is
+    /// called.
     fn close(&self) {
         self.cancelled.store(true, Ordering::Release);
         if let Ok(mut st) = self.state.try_lock() {
-            st.tail = None;
+            self.release(&mut st);
         }
     }
 
@@ -285,8 +331,13 @@ impl Stream {
 
     fn __repr__(&self) -> String {
         let state = if self.closed() { "closed" } else { "open" };
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| format!(" name='{n}'"))
+            .unwrap_or_default();
         format!(
-            "<plasmite.Stream {state} next_seq={} delivered={}>",
+            "<plasmite.Stream {state}{name} next_seq={} delivered={}>",
             self.next_seq(),
             self.delivered()
         )

@@ -89,6 +89,8 @@ class Runner:
             "list_pools": lambda _i: self.list(),
             "pool_info": self.info,
             "delete_pool": self.delete,
+            "list_readers": self.list_readers,
+            "delete_reader": self.delete_reader,
         }
         actions = {
             "spawn_poke": self.spawn_poke,
@@ -126,16 +128,22 @@ class Runner:
         return {}
 
     def append(self, inp: dict[str, Any]) -> dict[str, Any]:
+        seq = 0
         with self.open(inp) as pool:
-            m = pool.append(inp.get("data"), tags=strings(inp.get("tags")))
-        return {"seq": m.seq}
+            for _ in range(inp.get("repeat", 1)):
+                seq = pool.append(inp.get("data"), tags=strings(inp.get("tags"))).seq
+        return {"seq": seq}
 
     def get(self, inp: dict[str, Any]) -> dict[str, Any]:
         with self.open(inp) as pool:
             m = pool.get(inp.get("seq", 0))
         return message_value(m)
 
-    def tail(self, inp: dict[str, Any]) -> list[dict[str, Any]]:
+    def tail(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """Reads until the stream ends. A named stream acknowledges each
+        message when the next is asked for, unless ``manual_ack``; then only
+        an explicit ``ack()`` once ``ack_after`` messages were read."""
+        ack_after = inp.get("ack_after")
         with self.open(inp) as pool:
             stream = pool.tail(
                 since_seq=inp.get("since_seq"),
@@ -144,9 +152,26 @@ class Runner:
                 timeout=inp.get("timeout_ms", 1000) / 1000.0,
                 tags=strings(inp.get("tags")),
                 where=strings(inp.get("where")),
+                name=inp.get("name"),
+                auto_ack=not inp.get("manual_ack", False),
             )
             with stream:
-                return [message_value(m) for m in stream]
+                out = []
+                for m in stream:
+                    out.append(message_value(m))
+                    if ack_after == len(out):
+                        stream.ack()
+                return {"messages": out, "dropped": stream.dropped}
+
+    def list_readers(self, inp: dict[str, Any]) -> dict[str, Any]:
+        with self.open(inp) as pool:
+            readers = pool.readers()
+        return {"readers": [{"name": r.name, "next_seq": r.next_seq} for r in readers]}
+
+    def delete_reader(self, inp: dict[str, Any]) -> dict[str, Any]:
+        with self.open(inp) as pool:
+            pool.delete_reader(inp.get("name", ""))
+        return {}
 
     def list(self) -> dict[str, Any]:
         return {"names": [e.name for e in self.client.list_pools()]}
@@ -230,6 +255,9 @@ def check_error(e: plasmite.PlasmiteError, want: dict[str, Any]) -> None:
 
 def check_value(op: str, got: Any, expect: dict[str, Any]) -> None:
     if op == "tail":
+        if "dropped_min" in expect and got["dropped"] < expect["dropped_min"]:
+            raise StepFailed(f"tail: dropped expected at least {expect['dropped_min']}, got {got['dropped']}")
+        got = got["messages"]
         seqs = [m["seq"] for m in got]
         if any(a >= b for a, b in zip(seqs, seqs[1:])):
             raise StepFailed(f"tail: seqs not strictly rising: {seqs}")
@@ -239,6 +267,9 @@ def check_value(op: str, got: Any, expect: dict[str, Any]) -> None:
                 raise StepFailed(f"tail: message count expected {len(want)}, got {len(got)}")
             for w, g in zip(want, got):
                 check_message(w, g)
+        elif "count" in expect:
+            if expect["count"] != len(got):
+                raise StepFailed(f"tail: message count expected {expect['count']}, got {len(got)}")
         elif "messages_unordered" in expect:
             want = expect["messages_unordered"]
             if len(want) != len(got):
@@ -253,6 +284,10 @@ def check_value(op: str, got: Any, expect: dict[str, Any]) -> None:
     for key in ("seq", "file_size", "oldest", "newest"):
         if key in expect and not json_eq(expect[key], got.get(key)):
             raise StepFailed(f"{op}: {key} expected {expect[key]}, got {got.get(key)}")
+    if "readers" in expect:
+        have = sorted(got.get("readers", []), key=lambda r: r["name"])
+        if not json_eq(expect["readers"], have):
+            raise StepFailed(f"readers: expected {expect['readers']}, got {have}")
     if "names" in expect:
         want = sorted(expect["names"])
         have = sorted(got.get("names", []))

@@ -33,6 +33,7 @@ from ._native import (
     Pool,
     PoolEntry,
     PoolInfo,
+    Reader,
     Stream,
     __version__,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Pool",
     "PoolEntry",
     "PoolInfo",
+    "Reader",
     "Stream",
     "UsageError",
     "__version__",

@@ -64,8 +64,11 @@ class Stream(Iterator[Message]):
     when the idle ``timeout`` passes with no message, when a replay catches
     up, or once ``close()`` is called (from any thread). While it waits
     the GIL is released; Ctrl-C raises ``KeyboardInterrupt`` promptly.
-    A stream is read by one thread at a time (a second reader gets
-    ``UsageError``); ``close()`` works from any thread.
+    A stream is read (and acknowledged) by one thread at a time (a second
+    reader gets ``UsageError``); ``close()`` works from any thread.
+
+    A named stream (``Pool.tail(name=...)``) is a durable reader: its
+    position is kept in the pool, and delivery is at-least-once.
     """
 
     def __iter__(self) -> Self: ...
@@ -77,7 +80,9 @@ class Stream(Iterator[Message]):
         """Messages delivered so far."""
     @property
     def dropped(self) -> int:
-        """Messages writers evicted before this stream could read them."""
+        """Messages writers evicted before this stream could read them; for a
+        named stream, including those evicted while its reader was away
+        (known as soon as the stream is opened)."""
     @property
     def damaged(self) -> int:
         """Damaged frames stepped over."""
@@ -85,11 +90,25 @@ class Stream(Iterator[Message]):
     def next_seq(self) -> int:
         """The seq read next (resume later with ``since_seq=next_seq``)."""
     @property
+    def name(self) -> Optional[str]:
+        """The durable named reader this stream reads as, or None."""
+    def ack(self) -> None:
+        """Acknowledges every message delivered so far.
+
+        For a named stream, stores its position in the pool (one atomic
+        store, no file lock, no syscall; it survives the process, not a
+        power cut), so the
+        next stream of that name starts after them. Also works after
+        ``close()``, for what was delivered before. Does nothing for an
+        unnamed stream.
+        """
+    @property
     def closed(self) -> bool: ...
     def close(self) -> None:
         """Stops the stream: iteration ends, as for a closed generator. Works
         from any thread (a reader waiting in another thread stops within
-        about 50 ms)."""
+        about 50 ms). Acknowledges nothing: for a named stream, the message
+        being handled comes again unless ``ack()`` is called."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> bool: ...
 
@@ -134,6 +153,24 @@ class PoolInfo:
         """Share of the ring in use, 0.0 to 1.0."""
     def to_dict(self) -> dict[str, Any]:
         """The object ``pls pool info --json`` prints."""
+
+@final
+class Reader:
+    """A durable named reader of a pool and its stored position, as
+    ``Pool.readers()`` lists it. Times are ns since the Unix epoch."""
+
+    @property
+    def name(self) -> str:
+        """The reader's name."""
+    @property
+    def next_seq(self) -> int:
+        """The seq it reads next: every message before it is acknowledged."""
+    @property
+    def acked_ns(self) -> int:
+        """When it last acknowledged, ns since the Unix epoch."""
+    @property
+    def created_ns(self) -> int:
+        """When it was created, ns since the Unix epoch."""
 
 @final
 class PoolEntry:
@@ -188,6 +225,9 @@ class Pool:
         timeout: Optional[float] = None,
         tags: Optional[Iterable[str]] = None,
         where: Optional[Sequence[str]] = None,
+        *,
+        name: Optional[str] = None,
+        auto_ack: bool = True,
     ) -> Stream:
         """A stream of messages, then of new ones as they arrive.
 
@@ -197,6 +237,18 @@ class Pool:
         predicate in ``where`` (e.g. ``'.data.level == "error"'``). Ends after
         ``max_messages``, or after ``timeout`` seconds without a message (an
         idle timeout); without either it follows the pool until closed.
+
+        With ``name`` (1 to 32 of ``A-Z a-z 0-9 . _ -``; else ``UsageError``)
+        the stream is a durable named reader: its position is kept in the
+        pool, and a later stream of the same name, in any process, resumes
+        right after the last acknowledged message (the start options apply
+        only when the reader is created). With ``auto_ack`` (the default) a
+        message is acknowledged when the next one is asked for, so a loop
+        that handles each message acknowledges it by going on; the message
+        being handled when the process dies, or when the loop breaks or the
+        stream is closed, is delivered again (at-least-once). With
+        ``auto_ack=False`` only ``Stream.ack()`` acknowledges. Without a
+        name, ``auto_ack`` does nothing.
         """
     def replay(
         self,
@@ -214,6 +266,11 @@ class Pool:
         """
     def info(self) -> PoolInfo:
         """What the pool holds right now."""
+    def readers(self) -> list[Reader]:
+        """Every durable named reader of this pool (see ``tail(name=...)``)."""
+    def delete_reader(self, name: str) -> None:
+        """Forgets the named reader ``name`` (``NotFoundError`` if there is none);
+        a later stream of that name starts afresh, as its options say."""
     def close(self) -> None:
         """Releases the pool; later calls raise ``UsageError``. Open streams go on."""
     def __enter__(self) -> Self: ...
