@@ -49,6 +49,6 @@ pub use geometry::{FormatOptions, Geometry};
 pub use pool::{Bounds, Pool, State};
 pub use reader::{Cursor, Read, Start};
 pub use readers::{valid_reader_name, NamedReader};
-pub use region::{MemRegion, Region};
+pub use region::{CutRegion, MemRegion, Region};
 pub use validate::{Issue, IssueKind, Report};
 pub use writer::{Appended, Recovery, Writer};

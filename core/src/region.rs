@@ -133,3 +133,90 @@ impl Region for MemRegion<'_> {
         old
     }
 }
+
+/// A region that drops every write once a budget of bytes is spent, as when
+/// the process writing dies mid-append: for testing that code built on the
+/// format keeps its promises across crashes. What was stored before the cut
+/// stays (a crash, not a lost page). A word store is all or nothing, as on
+/// real hardware.
+///
+/// The budget starts unlimited; [`cut_after`](Self::cut_after) arms it and
+/// [`heal`](Self::heal) lifts it, so a test can cut a writer, then reopen
+/// the same bytes as a restarted process would.
+pub struct CutRegion<R> {
+    inner: R,
+    budget: Cell<usize>,
+}
+
+impl<R: Region> CutRegion<R> {
+    /// Wraps `inner` with an unlimited budget.
+    pub fn new(inner: R) -> Self {
+        CutRegion {
+            inner,
+            budget: Cell::new(usize::MAX),
+        }
+    }
+
+    /// Lets only `bytes` more bytes through (word stores cost 8).
+    pub fn cut_after(&self, bytes: usize) {
+        self.budget.set(bytes);
+    }
+
+    /// Lifts the budget: writes go through again.
+    pub fn heal(&self) {
+        self.budget.set(usize::MAX);
+    }
+
+    /// The region written through.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    fn spend(&self, n: usize) -> usize {
+        let b = self.budget.get();
+        let take = b.min(n);
+        self.budget.set(b - take);
+        take
+    }
+}
+
+impl<R: Region> Region for CutRegion<R> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        self.inner.read(offset, dst)
+    }
+
+    fn write(&self, offset: usize, src: &[u8]) {
+        let n = self.spend(src.len());
+        self.inner.write(offset, &src[..n])
+    }
+
+    fn load_u64(&self, offset: usize) -> u64 {
+        self.inner.load_u64(offset)
+    }
+
+    fn store_u64(&self, offset: usize, value: u64) {
+        if self.spend(8) == 8 {
+            self.inner.store_u64(offset, value)
+        }
+    }
+
+    fn load_u32(&self, offset: usize) -> u32 {
+        self.inner.load_u32(offset)
+    }
+
+    fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
+        self.inner.fetch_add_u32(offset, delta)
+    }
+
+    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
+        self.inner.fetch_max_u32(offset, value)
+    }
+
+    fn flush(&self) {
+        self.inner.flush()
+    }
+}

@@ -2,13 +2,10 @@
 //! checked against a plain in-memory model of what the ring must retain;
 //! simulated power cuts; and damaged bytes.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 
 use plasmite_core::*;
 
-mod common;
-use common::CutRegion;
 use proptest::prelude::*;
 
 struct Model {
@@ -131,11 +128,11 @@ proptest! {
         let mut ram = vec![0u8; 8192];
         let mut model = Model { msgs: VecDeque::new() };
         {
-            let region = CutRegion { inner: MemRegion::new(&mut ram), budget: Cell::new(usize::MAX) };
+            let region = CutRegion::new(MemRegion::new(&mut ram));
             let pool = Pool::format(region, &FormatOptions::default()).unwrap();
             for (i, len) in lens.iter().enumerate() {
                 if i == cut_at {
-                    pool.region().budget.set(cut_bytes);
+                    pool.region().cut_after(cut_bytes);
                 }
                 let mut w = pool.writer().unwrap();
                 let seq = w.next_seq();

@@ -1,13 +1,8 @@
 //! Regression tests for crash recovery and damaged rings: each case is a
 //! state a dead writer, a power cut, or a flipped bit can leave behind.
 
-use std::cell::Cell;
-
 use plasmite_core::layout::{HEADER_SIZE, INDEX_SLOT_SIZE};
 use plasmite_core::*;
-
-mod common;
-use common::CutRegion;
 
 fn data(i: u64, len: usize) -> Vec<u8> {
     let mut v = format!("{{\"i\":{i},\"p\":\"").into_bytes();
@@ -138,14 +133,11 @@ fn batches_cut_at_every_byte_are_all_or_nothing() {
             let mut ram = vec![0u8; 8192];
             let waiting;
             {
-                let region = CutRegion {
-                    inner: MemRegion::new(&mut ram),
-                    budget: Cell::new(usize::MAX),
-                };
+                let region = CutRegion::new(MemRegion::new(&mut ram));
                 let pool = Pool::format(region, &FormatOptions::default()).unwrap();
                 append_all(&pool, 1..prior + 1, 90);
                 waiting = pool.cursor(Start::Newest).unwrap();
-                pool.region().budget.set(cut);
+                pool.region().cut_after(cut);
                 append_all(&pool, 0..5, 200);
             }
             let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();

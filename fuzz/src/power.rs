@@ -2,66 +2,19 @@
 //! wraps on a small in-memory pool, with writes cut short at a random byte,
 //! checked against a model of what was committed.
 //!
-//! The cut works like core's `CutRegion` test double: a budget of bytes the
-//! writer may still store, after which every write is dropped, as when the
-//! process dies mid-append. The bytes already stored stay (a crash, not a
+//! The cut is core's `CutRegion`: a budget of bytes the writer may still
+//! store, after which every write is dropped, as when the process dies
+//! mid-append. The bytes already stored stay (a crash, not a
 //! lost page). The pool is then reopened from the same bytes, as a
 //! restarted process would, and checked twice: before any writer takes
 //! over (what readers see of a dead writer's pool) and after recovery.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use plasmite_core::{Cursor, Error, FormatOptions, MemRegion, Pool, Read, Region, Start};
+use plasmite_core::{Cursor, CutRegion, Error, FormatOptions, MemRegion, Pool, Read, Start};
 
 use crate::bytes::Bytes;
 use crate::core_checks::assert_intact;
-
-/// A region whose writes stop once a byte budget is spent.
-struct CutRegion<'a> {
-    inner: MemRegion<'a>,
-    budget: Cell<usize>,
-}
-
-impl CutRegion<'_> {
-    fn spend(&self, n: usize) -> usize {
-        let b = self.budget.get();
-        let take = b.min(n);
-        self.budget.set(b - take);
-        take
-    }
-}
-
-impl Region for CutRegion<'_> {
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-    fn read(&self, offset: usize, dst: &mut [u8]) {
-        self.inner.read(offset, dst)
-    }
-    fn write(&self, offset: usize, src: &[u8]) {
-        let n = self.spend(src.len());
-        self.inner.write(offset, &src[..n])
-    }
-    fn load_u64(&self, offset: usize) -> u64 {
-        self.inner.load_u64(offset)
-    }
-    fn store_u64(&self, offset: usize, value: u64) {
-        // A word store is atomic: all of it or none of it.
-        if self.spend(8) == 8 {
-            self.inner.store_u64(offset, value)
-        }
-    }
-    fn load_u32(&self, offset: usize) -> u32 {
-        self.inner.load_u32(offset)
-    }
-    fn fetch_add_u32(&self, offset: usize, delta: u32) -> u32 {
-        self.inner.fetch_add_u32(offset, delta)
-    }
-    fn fetch_max_u32(&self, offset: usize, value: u32) -> u32 {
-        self.inner.fetch_max_u32(offset, value)
-    }
-}
 
 /// One committed message: tag block, data, time.
 type Msg = (Vec<u8>, Vec<u8>, u64);
@@ -118,10 +71,7 @@ pub fn power_cut(data: &[u8]) {
         _ => Some(u64::from(b.u8() % 64) + 1),
     };
     let mut ram = vec![0u8; size];
-    let region = CutRegion {
-        inner: MemRegion::new(&mut ram),
-        budget: Cell::new(usize::MAX),
-    };
+    let region = CutRegion::new(MemRegion::new(&mut ram));
     let opts = FormatOptions {
         index_capacity: index,
         created_ns: 1,
@@ -148,7 +98,7 @@ pub fn power_cut(data: &[u8]) {
                 let budget = usize::from(b.u16());
                 let batch = append(&pool, &mut m, &mut b, max, Some(budget));
                 // The process died; a new one maps the same bytes.
-                pool.region().budget.set(usize::MAX);
+                pool.region().heal();
                 pool = Pool::open(pool.into_region()).expect("reopen after a cut");
                 after_cut(&pool, &mut m, batch);
             }
@@ -171,7 +121,7 @@ pub fn power_cut(data: &[u8]) {
 /// it commits, and the model learns it; with one, the writes stop after
 /// `budget` bytes and the batch is returned for [`after_cut`] to judge.
 fn append(
-    pool: &Pool<CutRegion>,
+    pool: &Pool<CutRegion<MemRegion>>,
     m: &mut Model,
     b: &mut Bytes,
     max: usize,
@@ -185,7 +135,7 @@ fn append(
     m.cut_pending = false;
     assert_eq!(w.next_seq(), m.next_seq, "writer's next seq");
     if let Some(budget) = budget {
-        pool.region().budget.set(budget);
+        pool.region().cut_after(budget);
     }
     let mut batch = Vec::new();
     for _ in 0..count {
@@ -224,7 +174,7 @@ fn commit(m: &mut Model, batch: &[(u64, Msg)]) {
 
 /// Judges a batch cut short: readers see it whole or not at all, before a
 /// new writer takes over and after, and they see the same either way.
-fn after_cut(pool: &Pool<CutRegion>, m: &mut Model, batch: Vec<(u64, Msg)>) {
+fn after_cut(pool: &Pool<CutRegion<MemRegion>>, m: &mut Model, batch: Vec<(u64, Msg)>) {
     m.cut_pending = true;
     let report = pool.validate(|_| {});
     assert_eq!(report.damaged, 0, "a dead writer left damage in view");
@@ -258,7 +208,7 @@ fn after_cut(pool: &Pool<CutRegion>, m: &mut Model, batch: Vec<(u64, Msg)>) {
 
 /// Reads everything from `start`, checking each message against the model;
 /// returns the seqs read.
-fn read_from(pool: &Pool<CutRegion>, start: Start) -> Vec<u64> {
+fn read_from(pool: &Pool<CutRegion<MemRegion>>, start: Start) -> Vec<u64> {
     let mut cursor = pool.cursor(start).expect("cursor");
     let mut buf = vec![0u8; pool.geometry().ring_size as usize];
     let mut seqs = Vec::new();
@@ -276,7 +226,11 @@ fn read_from(pool: &Pool<CutRegion>, start: Start) -> Vec<u64> {
 
 /// [`read_from`] the oldest message, checking contents against committed
 /// messages (or the cut batch) and that seqs form one contiguous run.
-fn read_from_checked(pool: &Pool<CutRegion>, m: &Model, batch: Option<&[(u64, Msg)]>) -> Vec<u64> {
+fn read_from_checked(
+    pool: &Pool<CutRegion<MemRegion>>,
+    m: &Model,
+    batch: Option<&[(u64, Msg)]>,
+) -> Vec<u64> {
     let mut cursor = pool.cursor(Start::Oldest).expect("cursor");
     let mut buf = vec![0u8; pool.geometry().ring_size as usize];
     let mut seqs: Vec<u64> = Vec::new();
@@ -309,7 +263,7 @@ fn read_from_checked(pool: &Pool<CutRegion>, m: &Model, batch: Option<&[(u64, Ms
 
 /// The whole picture: readers see exactly the retained run, bounds agree,
 /// validation is clean.
-fn check_all(pool: &Pool<CutRegion>, m: &Model) {
+fn check_all(pool: &Pool<CutRegion<MemRegion>>, m: &Model) {
     let seen = read_from_checked(pool, m, None);
     assert_eq!(seen, m.retained, "readers see other messages than retained");
     if let Some(&newest) = seen.last() {
@@ -331,7 +285,7 @@ fn check_all(pool: &Pool<CutRegion>, m: &Model) {
 
 /// The long-lived reader takes up to `n` steps: it must see every retained
 /// message in order, or be told exactly how many it lost.
-fn read_some(pool: &Pool<CutRegion>, m: &mut Model, n: usize) {
+fn read_some(pool: &Pool<CutRegion<MemRegion>>, m: &mut Model, n: usize) {
     let (mut cursor, mut expect) = match m.reader {
         Some(r) => r,
         None => (
@@ -369,7 +323,7 @@ fn read_some(pool: &Pool<CutRegion>, m: &mut Model, n: usize) {
 }
 
 /// get by seq: exact for every retained seq, NotFound for others.
-fn check_get(pool: &Pool<CutRegion>, m: &Model, b: &mut Bytes) {
+fn check_get(pool: &Pool<CutRegion<MemRegion>>, m: &Model, b: &mut Bytes) {
     let mut buf = vec![0u8; pool.geometry().ring_size as usize];
     let pick = u64::from(b.u8());
     let seq = match m.retained.first() {
@@ -393,7 +347,7 @@ fn check_get(pool: &Pool<CutRegion>, m: &Model, b: &mut Bytes) {
 }
 
 /// Cursors at a seq, at the last n, and at a time start where they must.
-fn check_starts(pool: &Pool<CutRegion>, m: &Model, b: &mut Bytes) {
+fn check_starts(pool: &Pool<CutRegion<MemRegion>>, m: &Model, b: &mut Bytes) {
     let first = |start| {
         let mut c = pool.cursor(start).expect("cursor");
         let mut buf = vec![0u8; pool.geometry().ring_size as usize];
