@@ -4,7 +4,7 @@
 
 /// <reference types="node" />
 
-import type { Receipt as NativeReceipt } from './native';
+import type { Receipt as NativeReceipt, ReaderInfo as NativeReaderInfo } from './native';
 
 /** The stable error kinds; `PlasmiteError.kind` is one of these. */
 export declare const ErrorKind: {
@@ -66,6 +66,35 @@ export interface Receipt extends Pick<NativeReceipt, 'seq' | 'time'> {
   meta: { tags: string[] };
 }
 
+/**
+ * A durable named reader as `Pool.readers()` lists it. Seqs and ns times are
+ * numbers, as elsewhere in this binding (ns since the epoch are exact to
+ * within 256 ns as a number, like `timeNs`).
+ */
+export interface ReaderInfo extends Pick<NativeReaderInfo, 'name' | 'nextSeq' | 'ackedNs' | 'createdNs'> {
+  /** The reader's name (the tail option `name`). */
+  name: string;
+  /** The seq it resumes at: every message before it is acknowledged. */
+  nextSeq: number;
+  /** When it last acknowledged, in ns since the Unix epoch. */
+  ackedNs: number;
+  /** When it was created, in ns since the Unix epoch. */
+  createdNs: number;
+}
+
+/** A named reader in `PoolInfo.readers` (the JSON of `pls pool info --json`). */
+export interface PoolInfoReader {
+  name: string;
+  /** The seq it resumes at. */
+  next_seq: number;
+  /** Messages appended that it has not acknowledged yet. */
+  lag: number;
+  /** When it last acknowledged (RFC 3339 UTC). */
+  acked_time: string;
+  /** When it was created (RFC 3339 UTC). */
+  created_time: string;
+}
+
 /** A pool's facts: the object of `pls pool info --json` and of the HTTP API. */
 export interface PoolInfo {
   name: string;
@@ -88,6 +117,8 @@ export interface PoolInfo {
       newest_age_ms: number | null;
     };
   };
+  /** The pool's durable named readers. */
+  readers: PoolInfoReader[];
 }
 
 /** A pool `listPools` could not read. */
@@ -110,6 +141,22 @@ export interface TailOptions {
   tags?: string[];
   /** Keep only messages these jq predicates accept (all of them), e.g. `.data.level == "error"`. */
   where?: string | string[];
+  /**
+   * A durable named reader (1 to 32 characters of `[A-Za-z0-9._-]`, else a
+   * Usage error): its position is kept in the pool file, and a later tail
+   * with the same name, in any process, resumes right after the last
+   * acknowledged message. The start options (`sinceSeq`, `last`) apply only
+   * when the reader is created. A named tail reads one message per native
+   * call, so nothing is acknowledged ahead of your loop.
+   */
+  name?: string;
+  /**
+   * With `name`: acknowledge each message when the next one is asked for
+   * (default true), which makes delivery at-least-once: the message being
+   * handled when the process dies or the loop breaks comes again. `false`:
+   * only `ack()` acknowledges. Ignored without `name`.
+   */
+  autoAck?: boolean;
 }
 
 export interface ReplayOptions extends TailOptions {
@@ -142,6 +189,10 @@ export declare class Pool {
   /** The envelope as bytes. */
   getJson(seq: number | bigint): Buffer;
   info(): PoolInfo;
+  /** The pool's durable named readers (tails opened with `name`), in table order. */
+  readers(): ReaderInfo[];
+  /** Forgets a named reader; PlasmiteError kind NotFound if there is none. */
+  deleteReader(name: string): void;
   /** Messages as parsed envelopes; waits run off the event loop. */
   tail<T = any>(options?: TailOptions): Tail<Message<T>>;
   /** Messages as envelope JSON text. */
@@ -160,9 +211,23 @@ export declare class Tail<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): Tail<T>;
   /** Ends the tail; a pending next() resolves done within a few ms. */
   cancel(): void;
+  /**
+   * Acknowledges every message this tail has yielded, so the next tail of
+   * its `name` resumes after them (needed with `autoAck: false`, or to
+   * keep the message in hand from coming again after a `break`). A no-op
+   * for a tail without a name; also works after the tail has ended.
+   */
+  ack(): void;
+  /** Messages delivered so far (read-ahead batches included). */
   readonly delivered: number;
+  /**
+   * Messages writers evicted before this tail could read them; for a named
+   * tail, including those evicted while the reader was away.
+   */
   readonly dropped: number;
+  /** Damaged frames stepped over. */
   readonly damaged: number;
+  /** The seq the native reader reads next (read-ahead batches included). */
   readonly nextSeq: number;
 }
 
@@ -172,6 +237,10 @@ export declare class Stream implements Iterable<Message> {
   nextJson(): Buffer | null;
   next<T = any>(): Message<T> | null;
   close(): void;
+  /** Acknowledges every message returned so far (see `Tail.ack`); a no-op without a name. */
+  ack(): void;
+  /** Messages writers evicted before this stream could read them (see `Tail.dropped`). */
+  readonly dropped: number;
   [Symbol.iterator](): Iterator<Message>;
 }
 

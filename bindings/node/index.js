@@ -202,6 +202,24 @@ class Pool {
   }
 
   /**
+   * The pool's durable named readers (tails opened with `name`), in table
+   * order: `{name, nextSeq, ackedNs, createdNs}` each. `nextSeq` is the seq
+   * the reader resumes at; the times are ns since the Unix epoch.
+   */
+  readers() {
+    return this._native().readers();
+  }
+
+  /**
+   * Forgets the named reader `name`, so the next tail of that name starts
+   * where its options say. PlasmiteError kind NotFound if there is none.
+   */
+  deleteReader(name) {
+    if (typeof name !== 'string') throw usageError('a reader name must be a string');
+    this._native().deleteReader(name);
+  }
+
+  /**
    * An async iterator over messages (see TailOptions). Waiting happens on a
    * native thread, never on the event loop.
    */
@@ -255,7 +273,7 @@ function optionalCount(value, name) {
 
 function tailOptions(o, lines) {
   if (o === null || typeof o !== 'object') throw usageError('tail options must be an object');
-  const known = ['sinceSeq', 'last', 'maxMessages', 'timeoutMs', 'tags', 'where'];
+  const known = ['sinceSeq', 'last', 'maxMessages', 'timeoutMs', 'tags', 'where', 'name', 'autoAck'];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw usageError(`unknown tail option ${JSON.stringify(k)}`);
   }
@@ -263,6 +281,12 @@ function tailOptions(o, lines) {
   if (typeof where === 'string') where = [where];
   if (where !== undefined && (!Array.isArray(where) || !where.every((w) => typeof w === 'string'))) {
     throw usageError('where must be a jq expression or an array of them');
+  }
+  if (o.name !== undefined && o.name !== null && typeof o.name !== 'string') {
+    throw usageError('name must be a string');
+  }
+  if (o.autoAck !== undefined && o.autoAck !== null && typeof o.autoAck !== 'boolean') {
+    throw usageError('autoAck must be a boolean');
   }
   return {
     sinceSeq: optionalCount(o.sinceSeq, 'sinceSeq'),
@@ -272,6 +296,8 @@ function tailOptions(o, lines) {
     tags: checkTags(o.tags),
     where,
     lines,
+    name: o.name ?? undefined,
+    autoAck: o.autoAck ?? undefined,
   };
 }
 
@@ -283,6 +309,8 @@ const BATCH_BYTES = 1 << 20;
  * A pool's messages as an async iterator: `for await (const m of tail)`.
  * Reads what is there in batches on the JavaScript thread (a memory copy);
  * waits for more on a native thread. `return()` / `cancel()` end it.
+ * A named tail (option `name`) reads one message per native call, so that
+ * nothing is acknowledged ahead of the loop.
  */
 class Tail {
   constructor(nativeTail, lines) {
@@ -347,12 +375,27 @@ class Tail {
     return Promise.resolve({ value, done: true });
   }
 
+  /**
+   * Acknowledges every message this tail has yielded: a named tail stores
+   * its position in the pool, so the next tail of that name resumes after
+   * them. Needed only with `autoAck: false`; with auto-ack a message is
+   * acknowledged when the next one is asked for, so a `break` leaves the
+   * message in hand unacknowledged unless you call this first. A no-op for
+   * a tail without a name. Also works after the tail has ended.
+   */
+  ack() {
+    this._tail.ack();
+  }
+
   /** Messages delivered so far (counted natively, batches included). */
   get delivered() {
     return this._tail.delivered;
   }
 
-  /** Messages writers evicted before this tail could read them. */
+  /**
+   * Messages writers evicted before this tail could read them; for a named
+   * tail this includes those evicted while the reader was away.
+   */
   get dropped() {
     return this._tail.dropped;
   }
@@ -372,6 +415,8 @@ class Tail {
 class Stream {
   constructor(nativeTail) {
     this._tail = nativeTail;
+    // Kept after close() for ack() and dropped.
+    this._reader = nativeTail;
   }
 
   /** The next envelope as a Buffer, blocking until it arrives; null at the end. */
@@ -390,6 +435,19 @@ class Stream {
   close() {
     if (this._tail) this._tail.cancel();
     this._tail = null;
+  }
+
+  /**
+   * Acknowledges every message returned so far (see Tail.ack): for a named
+   * stream with `autoAck: false`. A no-op without a name; works after close().
+   */
+  ack() {
+    this._reader.ack();
+  }
+
+  /** Messages writers evicted before this stream could read them (see Tail.dropped). */
+  get dropped() {
+    return this._reader.dropped;
   }
 
   *[Symbol.iterator]() {

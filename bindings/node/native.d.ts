@@ -60,17 +60,26 @@ export declare class NativePool {
   infoJson(): string
   /**
    * Opens a tail. Bad options (a jq predicate that does not compile, a
-   * negative count) fail here, before any message is read.
+   * negative count, an invalid reader name) fail here, before any
+   * message is read. A named tail creates its reader here if it is new.
    */
   openTail(options: TailOptions): NativeTail
+  /** Every durable named reader of this pool, in table order. */
+  readers(): Array<ReaderInfo>
+  /**
+   * Forgets the named reader `name`: the next tail of that name starts
+   * anew. NotFound if there is no such reader.
+   */
+  deleteReader(name: string): void
 }
 
 /** A filtered, bounded reader of one pool (see the module docs). */
 export declare class NativeTail {
   /**
    * What is there now, without waiting: up to `max_messages` envelopes
-   * (fewer once `max_bytes` is passed) as a JSON array or one per line, `""` when
-   * nothing has arrived yet, `null` once the tail is over.
+   * (fewer once `max_bytes` is passed; one for a named tail) as a JSON
+   * array or one per line, `""` when nothing has arrived yet, `null` once
+   * the tail is over.
    */
   readNow(maxMessages: number, maxBytes: number): string | null
   /**
@@ -86,18 +95,45 @@ export declare class NativeTail {
    */
   nextJson(): Buffer | null
   /**
+   * Acknowledges every message handed out so far (by `readNow`, a settled
+   * `wait`, or `nextJson`): a named tail stores the position after them,
+   * so the next tail of that name starts there. Never includes a message
+   * a pending `wait` has not delivered yet. One atomic store in the pool
+   * file; it survives the process, not a power cut. Does nothing for a
+   * tail without a name. Works after `cancel` too.
+   */
+  ack(): void
+  /**
    * Ends the tail: a pending `wait` resolves to `null` within a few
    * milliseconds, and every later read finds the end.
    */
   cancel(): void
   /** Messages delivered so far. */
   get delivered(): number
-  /** Messages writers evicted before this tail could read them. */
+  /**
+   * Messages writers evicted before this tail could read them (for a
+   * named tail, including those evicted while the reader was away).
+   */
   get dropped(): number
   /** Damaged frames stepped over. */
   get damaged(): number
   /** The seq read next: resume after a restart with `sinceSeq` of this. */
   get nextSeq(): number
+}
+
+/** A durable named reader of a pool and its stored position. */
+export interface ReaderInfo {
+  /** The reader's name. */
+  name: string
+  /** The seq it reads next: every message before it is acknowledged. */
+  nextSeq: number
+  /**
+   * When it last acknowledged, in ns since the Unix epoch (a number, so
+   * exact to within 256 ns, like `timeNs`).
+   */
+  ackedNs: number
+  /** When it was created, in ns since the Unix epoch (a number, as above). */
+  createdNs: number
 }
 
 /**
@@ -144,6 +180,20 @@ export interface TailOptions {
    * envelope's text) instead of one JSON array (for one `JSON.parse`).
    */
   lines?: boolean
+  /**
+   * A durable named reader: its position is kept in the pool under this
+   * name, and a later tail with the same name resumes right after the
+   * last acknowledged message (the start options apply only when the
+   * reader is created). 1 to 32 characters of `[A-Za-z0-9._-]`, else a
+   * Usage error.
+   */
+  name?: string
+  /**
+   * With `name`: acknowledge each message when the next one is asked for
+   * (default true); false leaves acknowledging to `NativeTail.ack`.
+   * Ignored without `name`.
+   */
+  autoAck?: boolean
 }
 
 /** The version of this binding (and of the plasmite crate it embeds). */

@@ -195,7 +195,12 @@ class RemoteTail {
     const known = ['sinceSeq', 'maxMessages', 'timeoutMs', 'tags'];
     for (const k of Object.keys(options)) {
       if (!known.includes(k)) {
-        const why = k === 'where' || k === 'last' ? ' (pls serve has no such stream parameter)' : '';
+        const why =
+          k === 'where' || k === 'last'
+            ? ' (pls serve has no such stream parameter)'
+            : k === 'name' || k === 'autoAck'
+              ? ' (named readers are for local pools: pls serve has no such stream parameter)'
+              : '';
         throw usageError(`unknown remote tail option ${JSON.stringify(k)}${why}`);
       }
     }

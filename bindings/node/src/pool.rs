@@ -6,7 +6,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use plasmite::json::CompactObject;
-use plasmite::{Durability, Pool, RawMessage};
+use plasmite::{Durability, Pool, RawMessage, Start};
 
 use crate::dir::whole_number;
 use crate::error::{usage, OrThrow};
@@ -56,6 +56,30 @@ pub struct TailOptions {
     /// Batches as envelopes one per line (for callers that want each
     /// envelope's text) instead of one JSON array (for one `JSON.parse`).
     pub lines: Option<bool>,
+    /// A durable named reader: its position is kept in the pool under this
+    /// name, and a later tail with the same name resumes right after the
+    /// last acknowledged message (the start options apply only when the
+    /// reader is created). 1 to 32 characters of `[A-Za-z0-9._-]`, else a
+    /// Usage error.
+    pub name: Option<String>,
+    /// With `name`: acknowledge each message when the next one is asked for
+    /// (default true); false leaves acknowledging to `NativeTail.ack`.
+    /// Ignored without `name`.
+    pub auto_ack: Option<bool>,
+}
+
+/// A durable named reader of a pool and its stored position.
+#[napi(object)]
+pub struct ReaderInfo {
+    /// The reader's name.
+    pub name: String,
+    /// The seq it reads next: every message before it is acknowledged.
+    pub next_seq: f64,
+    /// When it last acknowledged, in ns since the Unix epoch (a number, so
+    /// exact to within 256 ns, like `timeNs`).
+    pub acked_ns: f64,
+    /// When it was created, in ns since the Unix epoch (a number, as above).
+    pub created_ns: f64,
 }
 
 impl NativePool {
@@ -187,13 +211,44 @@ impl NativePool {
     }
 
     /// Opens a tail. Bad options (a jq predicate that does not compile, a
-    /// negative count) fail here, before any message is read.
+    /// negative count, an invalid reader name) fail here, before any
+    /// message is read. A named tail creates its reader here if it is new.
     #[napi]
     pub fn open_tail(&self, env: Env, options: TailOptions) -> Result<NativeTail> {
         let lines = options.lines.unwrap_or(false);
+        let name = options.name.clone();
         let opts = tail_options(options).or_throw(&env)?;
         let tail = self.pool.tail(opts).or_throw(&env)?;
-        Ok(NativeTail::new(tail, lines))
+        // The tail has found or created the reader; this handle stores the
+        // positions `NativeTail.ack` asks for without taking the tail.
+        let resume = match &name {
+            Some(name) => Some(self.pool.resume(name, Start::Oldest).or_throw(&env)?),
+            None => None,
+        };
+        Ok(NativeTail::new(tail, lines, resume))
+    }
+
+    /// Every durable named reader of this pool, in table order.
+    #[napi]
+    pub fn readers(&self) -> Vec<ReaderInfo> {
+        self.pool
+            .readers()
+            .into_iter()
+            .map(|r| ReaderInfo {
+                name: r.name,
+                // Seqs stay far below 2^53, where f64 is exact.
+                next_seq: r.next_seq as f64,
+                acked_ns: r.acked_ns as f64,
+                created_ns: r.created_ns as f64,
+            })
+            .collect()
+    }
+
+    /// Forgets the named reader `name`: the next tail of that name starts
+    /// anew. NotFound if there is no such reader.
+    #[napi]
+    pub fn delete_reader(&self, env: Env, name: String) -> Result<()> {
+        self.pool.delete_reader(&name).or_throw(&env)
     }
 }
 
@@ -220,6 +275,9 @@ fn tail_options(o: TailOptions) -> plasmite::Result<plasmite::TailOptions> {
     }
     if let Some(tags) = o.tags {
         opts = opts.tags(tags);
+    }
+    if let Some(name) = o.name {
+        opts = opts.name(name).auto_ack(o.auto_ack.unwrap_or(true));
     }
     let exprs = o.filters.unwrap_or_default();
     let filter = plasmite::filter::Filter::compile(&exprs).map_err(|e| usage(e.to_string()))?;

@@ -7,6 +7,17 @@
 //! loop never blocks, and a waiting tail holds no libuv pool thread (which
 //! `fs`, `dns` and `zlib` share). The worker waits in short slices so that
 //! `cancel` takes effect within one slice.
+//!
+//! A durable named tail reads one message per call instead of a batch. The
+//! library's auto-ack stores a position each time the tail is polled, and
+//! reading a batch polls ahead of the JavaScript loop: a consumer that died
+//! would have acknowledged messages it never saw. One message per call
+//! means the library polls when JavaScript asks for the next message and at
+//! no other time. `ack` stores the position after the last message handed
+//! to JavaScript (recorded on the JavaScript thread) with one atomic store
+//! through the reader's own handle, so it never waits for the worker's lock
+//! and never acknowledges a message the worker has found but not yet
+//! handed over.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -16,7 +27,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi::{JsDeferred, JsString};
 use napi_derive::napi;
-use plasmite::{Tail, TailPoll};
+use plasmite::{Resume, Tail, TailPoll};
 
 use crate::error::{to_js, OrThrow};
 
@@ -66,6 +77,11 @@ struct Shared {
     state: Mutex<State>,
     // Batches as lines (`e1\ne2`) rather than a JSON array (`[e1,e2]`).
     lines: bool,
+    // A named tail: one message per read (see the module docs).
+    one_at_a_time: bool,
+    // The position after the last message handed to JavaScript: what `ack`
+    // stores. Written on the JavaScript thread only.
+    handed: AtomicU64,
     cancelled: AtomicBool,
     delivered: AtomicU64,
     dropped: AtomicU64,
@@ -74,6 +90,9 @@ struct Shared {
 }
 
 type Resolver = Box<dyn FnOnce(Env) -> Result<Option<String>> + Send>;
+
+/// A batch's text and the tail's position after it.
+type Found = (String, u64);
 
 /// One `wait` request for the worker thread.
 struct Job {
@@ -152,15 +171,30 @@ impl Shared {
     }
 
     /// Waits (in slices, watching for `cancel`) until something arrives or
-    /// the tail ends: the batch's text, or `None` at the end.
-    fn wait(&self, limits: Limits) -> plasmite::Result<Option<String>> {
+    /// the tail ends: the batch's text and the position after it, or `None`
+    /// at the end.
+    fn wait(&self, limits: Limits) -> plasmite::Result<Option<Found>> {
         let mut state = self.lock();
         loop {
             match self.collect(&mut state, limits, SLICE)? {
                 Chunk::Nothing => continue,
-                Chunk::Batch => return Ok(Some(state.text().into_owned())),
+                Chunk::Batch => {
+                    return Ok(Some((state.text().into_owned(), state.tail.next_seq())));
+                }
                 Chunk::End => return Ok(None),
             }
+        }
+    }
+
+    /// How much one read may return: one message for a named tail.
+    fn limits(&self, max_messages: u32, max_bytes: u32) -> Limits {
+        Limits {
+            messages: if self.one_at_a_time {
+                1
+            } else {
+                max_messages.max(1)
+            },
+            bytes: (max_bytes as usize).max(1),
         }
     }
 
@@ -178,27 +212,34 @@ pub struct NativeTail {
     shared: Arc<Shared>,
     // The worker thread's queue, started by the first `wait`.
     jobs: Option<Sender<Job>>,
+    // A named tail's reader, for `ack`.
+    resume: Option<Resume>,
 }
 
 impl NativeTail {
-    pub(crate) fn new(tail: Tail, lines: bool) -> Self {
+    /// `resume` is the named reader of a named tail (`None` for another).
+    pub(crate) fn new(tail: Tail, lines: bool, resume: Option<Resume>) -> Self {
         let next_seq = tail.next_seq();
         NativeTail {
             shared: Arc::new(Shared {
+                lines,
+                one_at_a_time: resume.is_some(),
+                handed: AtomicU64::new(next_seq),
+                cancelled: AtomicBool::new(false),
+                delivered: AtomicU64::new(tail.delivered()),
+                // A named tail starts with what the ring evicted while it was away.
+                dropped: AtomicU64::new(tail.dropped()),
+                damaged: AtomicU64::new(tail.damaged()),
+                next_seq: AtomicU64::new(next_seq),
                 state: Mutex::new(State {
                     tail,
                     ended: false,
                     held_error: None,
                     out: Vec::new(),
                 }),
-                lines,
-                cancelled: AtomicBool::new(false),
-                delivered: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
-                damaged: AtomicU64::new(0),
-                next_seq: AtomicU64::new(next_seq),
             }),
             jobs: None,
+            resume,
         }
     }
 
@@ -214,8 +255,17 @@ impl NativeTail {
                     .spawn(move || {
                         for job in rx {
                             let outcome = shared.wait(job.limits);
-                            let resolver: Resolver =
-                                Box::new(move |env| outcome.map_err(|e| to_js(&env, &e)));
+                            let shared = Arc::clone(&shared);
+                            // Runs on the JavaScript thread as the promise
+                            // settles: only now is the batch handed over.
+                            let resolver: Resolver = Box::new(move |env| match outcome {
+                                Ok(Some((text, after))) => {
+                                    shared.handed.store(after, Ordering::Release);
+                                    Ok(Some(text))
+                                }
+                                Ok(None) => Ok(None),
+                                Err(e) => Err(to_js(&env, &e)),
+                            });
                             job.deferred.resolve(resolver);
                         }
                     })
@@ -232,18 +282,12 @@ impl NativeTail {
     }
 }
 
-fn limits(max_messages: u32, max_bytes: u32) -> Limits {
-    Limits {
-        messages: max_messages.max(1),
-        bytes: (max_bytes as usize).max(1),
-    }
-}
-
 #[napi]
 impl NativeTail {
     /// What is there now, without waiting: up to `max_messages` envelopes
-    /// (fewer once `max_bytes` is passed) as a JSON array or one per line, `""` when
-    /// nothing has arrived yet, `null` once the tail is over.
+    /// (fewer once `max_bytes` is passed; one for a named tail) as a JSON
+    /// array or one per line, `""` when nothing has arrived yet, `null` once
+    /// the tail is over.
     #[napi(ts_return_type = "string | null")]
     pub fn read_now<'env>(
         &self,
@@ -256,10 +300,16 @@ impl NativeTail {
         let Ok(mut state) = self.shared.state.try_lock() else {
             return env.create_string("").map(Some);
         };
+        let limits = self.shared.limits(max_messages, max_bytes);
         let chunk = self
             .shared
-            .collect(&mut state, limits(max_messages, max_bytes), Duration::ZERO)
+            .collect(&mut state, limits, Duration::ZERO)
             .or_throw(env)?;
+        if let Chunk::Batch = chunk {
+            self.shared
+                .handed
+                .store(state.tail.next_seq(), Ordering::Release);
+        }
         match chunk {
             // Most envelopes are ASCII: then V8 takes the bytes as they are
             // (a copy), without decoding UTF-8.
@@ -282,7 +332,7 @@ impl NativeTail {
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<Option<String>, Resolver>()?;
         let job = Job {
-            limits: limits(max_messages, max_bytes),
+            limits: self.shared.limits(max_messages, max_bytes),
             deferred,
         };
         let sent = self.worker().or_throw(env)?.send(job);
@@ -323,7 +373,23 @@ impl NativeTail {
             state.ended = true;
             return Ok(None);
         }
+        self.shared
+            .handed
+            .store(state.tail.next_seq(), Ordering::Release);
         BufferSlice::copy_from(&env, out).map(Some)
+    }
+
+    /// Acknowledges every message handed out so far (by `readNow`, a settled
+    /// `wait`, or `nextJson`): a named tail stores the position after them,
+    /// so the next tail of that name starts there. Never includes a message
+    /// a pending `wait` has not delivered yet. One atomic store in the pool
+    /// file; it survives the process, not a power cut. Does nothing for a
+    /// tail without a name. Works after `cancel` too.
+    #[napi]
+    pub fn ack(&self) {
+        if let Some(resume) = &self.resume {
+            resume.store(self.shared.handed.load(Ordering::Acquire));
+        }
     }
 
     /// Ends the tail: a pending `wait` resolves to `null` within a few
@@ -339,7 +405,8 @@ impl NativeTail {
         self.shared.delivered.load(Ordering::Relaxed) as f64
     }
 
-    /// Messages writers evicted before this tail could read them.
+    /// Messages writers evicted before this tail could read them (for a
+    /// named tail, including those evicted while the reader was away).
     #[napi(getter)]
     pub fn dropped(&self) -> f64 {
         self.shared.dropped.load(Ordering::Relaxed) as f64

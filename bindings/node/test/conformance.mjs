@@ -83,7 +83,10 @@ class Runner {
           break;
         case 'append': {
           const pool = this.client.openPool(this.ref(input));
-          got = { seq: pool.append(input.data, strings(input.tags)).seq };
+          const repeat = input.repeat ?? 1;
+          let seq = 0;
+          for (let i = 0; i < repeat; i++) seq = pool.append(input.data, strings(input.tags)).seq;
+          got = { seq };
           break;
         }
         case 'get': {
@@ -104,6 +107,18 @@ class Runner {
         }
         case 'delete_pool':
           this.client.deletePool(this.ref(input));
+          got = {};
+          break;
+        case 'list_readers':
+          got = {
+            readers: this.client
+              .openPool(this.ref(input))
+              .readers()
+              .map((r) => ({ name: r.name, next_seq: r.nextSeq })),
+          };
+          break;
+        case 'delete_reader':
+          this.client.openPool(this.ref(input)).deleteReader(typeof input.name === 'string' ? input.name : '');
           got = {};
           break;
         case 'spawn_poke':
@@ -134,9 +149,18 @@ class Runner {
     if (typeof input.max === 'number') opts.maxMessages = input.max;
     if (typeof input.since_seq === 'number') opts.sinceSeq = input.since_seq;
     if (typeof input.last === 'number') opts.last = input.last;
-    const out = [];
-    for await (const m of pool.tail(opts)) out.push({ seq: m.seq, data: m.data, tags: m.meta.tags });
-    return out;
+    if (typeof input.name === 'string') {
+      opts.name = input.name;
+      opts.autoAck = input.manual_ack !== true;
+    }
+    const ackAfter = typeof input.ack_after === 'number' ? input.ack_after : null;
+    const tail = pool.tail(opts);
+    const messages = [];
+    for await (const m of tail) {
+      messages.push({ seq: m.seq, data: m.data, tags: m.meta.tags });
+      if (messages.length === ackAfter) tail.ack();
+    }
+    return { messages, dropped: tail.dropped };
   }
 
   async spawnPoke(input) {
@@ -209,9 +233,16 @@ function checkMessage(want, got) {
 
 function checkValue(op, got, expect) {
   if (op === 'tail') {
+    if (typeof expect.dropped_min === 'number' && !(got.dropped >= expect.dropped_min)) {
+      fail(`tail: dropped (at least) expected ${show(expect.dropped_min)}, got ${show(got.dropped)}`);
+    }
+    got = got.messages;
     const seqs = got.map((m) => m.seq);
     if (seqs.some((s, i) => i > 0 && seqs[i - 1] >= s)) fail(`tail: seqs not strictly rising: ${show(seqs)}`);
     const want = expect.messages || expect.messages_unordered;
+    if (!want && typeof expect.count === 'number' && expect.count !== got.length) {
+      fail(`tail: message count expected ${expect.count}, got ${got.length}`);
+    }
     if (want) {
       if (want.length !== got.length) fail(`tail: message count expected ${want.length}, got ${got.length}`);
       if (expect.messages) {
@@ -237,6 +268,10 @@ function checkValue(op, got, expect) {
     if (key in expect && !jsonEq(expect[key], got[key])) {
       fail(`${op}: ${key} expected ${show(expect[key])}, got ${show(got[key])}`);
     }
+  }
+  if ('readers' in expect) {
+    const have = [...(got.readers || [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (!jsonEq(expect.readers, have)) fail(`readers: expected ${show(expect.readers)}, got ${show(have)}`);
   }
   if (Array.isArray(expect.names)) {
     const want = [...expect.names].sort();

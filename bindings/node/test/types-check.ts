@@ -9,9 +9,11 @@ import {
   RemoteError,
   type Message,
   type PoolInfo,
+  type ReaderInfo,
   type Receipt,
+  type TailOptions,
 } from '..';
-import type { NativePool, NativeTail } from '../native';
+import type { NativePool, NativeTail, ReaderInfo as NativeReaderInfo } from '../native';
 
 interface Event {
   level: 'info' | 'error';
@@ -35,6 +37,29 @@ export async function usage(dir: string): Promise<number> {
   const s = pool.openStream({ last: 1 });
   const b: Buffer | null = s.nextJson();
   if (b) n += b.length;
+  // Durable named readers.
+  const durable: TailOptions = { name: 'billing', autoAck: false, sinceSeq: 1n };
+  const named = pool.tail<Event>(durable);
+  for await (const e of named) {
+    n += e.seq;
+    named.ack();
+    break;
+  }
+  n += named.dropped;
+  const ns = pool.openStream({ name: 'script', maxMessages: 1 });
+  ns.next<Event>();
+  ns.ack();
+  n += ns.dropped;
+  const readers: ReaderInfo[] = pool.readers();
+  for (const r of readers) n += r.name.length + r.nextSeq + (r.ackedNs - r.createdNs) / 1e9;
+  const fromNative: NativeReaderInfo[] = readers;
+  const toPublic: ReaderInfo[] = fromNative;
+  n += toPublic.length + info.readers.reduce((sum, r) => sum + r.lag + r.next_seq, 0);
+  try {
+    pool.deleteReader('billing');
+  } catch (e) {
+    if (e instanceof PlasmiteError && e.kind === ErrorKind.NotFound) n += 1;
+  }
   try {
     client.openPool('missing');
   } catch (e) {
