@@ -356,10 +356,10 @@ typedef struct plsm_tail_options_t {
    */
   const char *name;
   /**
-   * With `name`: 0 acknowledges each message when the next is read
-   * (at-least-once: the message in hand when the process dies or frees
-   * the stream comes again); 1 stores a position only on
-   * `plsm_stream_ack`.
+   * With `name`: 0 acknowledges what a read returned when the next read
+   * is made (for `plsm_stream_poll_lines`, the whole batch), so delivery
+   * is at-least-once: what is in hand when the process dies or frees the
+   * stream comes again; 1 stores a position only on `plsm_stream_ack`.
    */
   uint8_t manual_ack;
 } plsm_tail_options_t;

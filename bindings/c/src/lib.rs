@@ -225,10 +225,10 @@ pub struct plsm_tail_options_t {
     /// acknowledged message. The start options apply only when the reader
     /// is created. Names are 1 to 32 bytes of `A-Z a-z 0-9 . _ -`.
     pub name: *const c_char,
-    /// With `name`: 0 acknowledges each message when the next is read
-    /// (at-least-once: the message in hand when the process dies or frees
-    /// the stream comes again); 1 stores a position only on
-    /// `plsm_stream_ack`.
+    /// With `name`: 0 acknowledges what a read returned when the next read
+    /// is made (for `plsm_stream_poll_lines`, the whole batch), so delivery
+    /// is at-least-once: what is in hand when the process dies or frees the
+    /// stream comes again; 1 stores a position only on `plsm_stream_ack`.
     pub manual_ack: u8,
 }
 
@@ -287,6 +287,20 @@ pub struct plsm_stream_t {
     /// An error met after plsm_stream_poll_lines had already gathered some
     /// messages: reported by the next read, so it is not lost.
     pending: Option<Error>,
+    /// A named stream that acknowledges on the next read. Done here rather
+    /// than by the library's per-message auto-ack, which would acknowledge
+    /// a batch of plsm_stream_poll_lines before the caller saw it.
+    auto_ack: bool,
+}
+
+impl plsm_stream_t {
+    /// Acknowledges what earlier reads returned, for an auto-ack stream:
+    /// the caller asking for more is done with them.
+    fn ack_returned(&self) {
+        if self.auto_ack {
+            self.tail.ack();
+        }
+    }
 }
 
 /// The library version, e.g. "0.1.0" (a static string; do not free).
@@ -744,8 +758,8 @@ pub unsafe extern "C" fn plsm_tail_open(
         let pool = unsafe { &handle(pool, "pool")?.pool };
         let out = out_ptr(out_stream, "out_stream")?;
         // SAFETY: the caller passes NULL or a readable options struct.
-        let opts = match unsafe { opts.as_ref() } {
-            None => TailOptions::default(),
+        let (opts, auto_ack) = match unsafe { opts.as_ref() } {
+            None => (TailOptions::default(), false),
             // SAFETY: its string arrays are as documented on the struct.
             Some(o) => unsafe { tail_options(o)? },
         };
@@ -756,15 +770,18 @@ pub unsafe extern "C" fn plsm_tail_open(
                 tail,
                 buf: Vec::new(),
                 pending: None,
+                auto_ack,
             })))
         };
         Ok(())
     })
 }
 
+/// The library's options, and whether the stream acknowledges on each read.
+///
 /// # Safety
 /// The string arrays of `o` must be as documented on the struct.
-unsafe fn tail_options(o: &plsm_tail_options_t) -> Result<TailOptions, Error> {
+unsafe fn tail_options(o: &plsm_tail_options_t) -> Result<(TailOptions, bool), Error> {
     if o.has_since_seq != 0 && o.has_last != 0 {
         return Err(usage("since_seq and last cannot be used together"));
     }
@@ -788,10 +805,11 @@ unsafe fn tail_options(o: &plsm_tail_options_t) -> Result<TailOptions, Error> {
         t = t.idle_timeout(Duration::from_millis(o.idle_timeout_ms));
     }
     // SAFETY: forwarded from the caller.
-    if let Some(name) = unsafe { opt_str_arg(o.name, "name")? } {
-        t = t.name(name).auto_ack(o.manual_ack == 0);
+    let name = unsafe { opt_str_arg(o.name, "name")? };
+    if let Some(name) = name {
+        t = t.name(name);
     }
-    Ok(t)
+    Ok((t, name.is_some() && o.manual_ack == 0))
 }
 
 /// Opens a stream from the oldest retained message with seq >= `since_seq`
@@ -861,6 +879,7 @@ pub unsafe extern "C" fn plsm_stream_next(
         // one thread at a time.
         let stream = unsafe { handle_mut(stream, "stream")? };
         let out = out_ptr(out_message, "out_message")?;
+        stream.ack_returned();
         if let Some(e) = stream.pending.take() {
             return Err(e);
         }
@@ -904,10 +923,11 @@ pub unsafe extern "C" fn plsm_stream_poll(
         let stream = unsafe { handle_mut(stream, "stream")? };
         let out = out_ptr(out_view, "out_view")?;
         let wait = u64::try_from(wait_ms).ok().map(Duration::from_millis);
-        let plsm_stream_t { tail, buf, pending } = stream;
-        if let Some(e) = pending.take() {
+        stream.ack_returned();
+        if let Some(e) = stream.pending.take() {
             return Err(e);
         }
+        let plsm_stream_t { tail, buf, .. } = stream;
         match tail.poll(wait)? {
             TailPoll::Message(m) => {
                 buf.clear();
@@ -969,10 +989,13 @@ pub unsafe extern "C" fn plsm_stream_poll_lines(
         } else {
             max_bytes
         };
-        let plsm_stream_t { tail, buf, pending } = stream;
-        if let Some(e) = pending.take() {
+        stream.ack_returned();
+        if let Some(e) = stream.pending.take() {
             return Err(e);
         }
+        let plsm_stream_t {
+            tail, buf, pending, ..
+        } = stream;
         buf.clear();
         let mut count = 0usize;
         let mut wait = u64::try_from(wait_ms).ok().map(Duration::from_millis);

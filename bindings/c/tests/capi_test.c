@@ -638,6 +638,34 @@ static void test_named_readers(plsm_client_t *c) {
     CHECK(n == 1 && seqs[0] == 5);
     plsm_stream_free(s);
 
+    /* Batches: a batch is acknowledged when the next read is made, never
+     * while the caller may still be handling it. */
+    plsm_tail_options_t bo = {0};
+    bo.name = "batcher";
+    plsm_view_t v;
+    size_t count = 0;
+    s = open_tail(p, &bo);
+    rc = plsm_stream_poll_lines(s, 0, 3, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 3);
+    plsm_reader_list_t bl = {0};
+    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
+    for (size_t i = 0; i < bl.len; i++)
+        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 1);
+    plsm_reader_list_free(&bl);
+    rc = plsm_stream_poll_lines(s, 0, 2, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 2);
+    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
+    for (size_t i = 0; i < bl.len; i++)
+        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 4);
+    plsm_reader_list_free(&bl);
+    plsm_stream_free(s);
+    s = open_tail(p, &bo); /* the second batch was never followed by a read */
+    rc = plsm_stream_poll_lines(s, 0, 1, 0, &v, &count, &err);
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 1);
+    CHECK(strncmp((const char *)v.data, "{\"data\":{\"i\":4}", 15) == 0);
+    plsm_stream_free(s);
+    CHECK(plsm_pool_delete_reader(p, "batcher", &err) == 0);
+
     /* A new reader starts as its options say; an existing one ignores them. */
     plsm_tail_options_t a = {0};
     a.name = "audit";
