@@ -552,8 +552,12 @@ static outcome op_append(const jval *input) {
     else sputs(&text, "null");
     size_t ntags;
     const char **tags = strings(jget(input, "tags"), &ntags);
-    plsm_receipt_t r;
-    int rc = plsm_pool_append(p, (const uint8_t *)text.s, text.n, tags, ntags,
+    uint64_t repeat = 1;
+    jas_u64(jget(input, "repeat"), &repeat);
+    plsm_receipt_t r = {0, 0};
+    int rc = 0;
+    for (uint64_t i = 0; i < repeat && rc == 0; i++)
+        rc = plsm_pool_append(p, (const uint8_t *)text.s, text.n, tags, ntags,
                               PLSM_DURABILITY_FAST, &r, &err);
     plsm_pool_free(p);
     free(text.s);
@@ -602,21 +606,69 @@ static outcome op_tail(const jval *input) {
     const char **wheres = strings(jget(input, "where"), &o.where_len);
     o.tags = tags;
     o.where_exprs = wheres;
+    /* A durable named reader: it acknowledges each message when the next
+     * is read, unless manual_ack asks it to wait for plsm_stream_ack. */
+    o.name = jas_str(jget(input, "name"));
+    const jval *manual = jget(input, "manual_ack");
+    o.manual_ack = manual && manual->t == J_BOOL && manual->b;
+    uint64_t ack_after = 0;
+    int has_ack_after = jas_u64(jget(input, "ack_after"), &ack_after);
     plsm_stream_t *s = NULL;
     int rc = plsm_tail_open(p, &o, &s, &err);
     plsm_pool_free(p);
     free(tags);
     free(wheres);
     if (rc != 0) return (outcome){NULL, err};
-    jval *out = jnew(J_ARR);
+    jval *msgs = jnew(J_ARR);
     plsm_buf_t buf = {0};
     while ((rc = plsm_stream_next(s, &buf, &err)) == PLSM_STREAM_MESSAGE) {
-        jpush(out, NULL, message_value(buf.data, buf.len));
+        jpush(msgs, NULL, message_value(buf.data, buf.len));
         plsm_buf_free(&buf);
+        if (has_ack_after && msgs->n == ack_after && plsm_stream_ack(s, &err) != 0) {
+            rc = -1;
+            break;
+        }
     }
+    plsm_stream_stats_t st = {0, 0, 0, 0};
+    if (rc >= 0 && plsm_stream_stats(s, &st, &err) != 0) rc = -1;
     plsm_stream_free(s);
     if (rc < 0) return (outcome){NULL, err};
+    jval *out = jnew(J_OBJ);
+    jpush(out, "messages", msgs);
+    jpush(out, "dropped", jnum_u64(st.dropped));
     return ok(out);
+}
+
+static outcome op_list_readers(const jval *input) {
+    plsm_error_t *err = NULL;
+    plsm_pool_t *p = open_pool(input, &err);
+    if (!p) return (outcome){NULL, err};
+    plsm_reader_list_t list;
+    int rc = plsm_pool_readers(p, &list, &err);
+    plsm_pool_free(p);
+    if (rc != 0) return (outcome){NULL, err};
+    jval *readers = jnew(J_ARR);
+    for (size_t i = 0; i < list.len; i++) {
+        jval *r = jnew(J_OBJ);
+        jpush(r, "name", jstr(list.entries[i].name));
+        jpush(r, "next_seq", jnum_u64(list.entries[i].next_seq));
+        jpush(readers, NULL, r);
+    }
+    plsm_reader_list_free(&list);
+    jval *v = jnew(J_OBJ);
+    jpush(v, "readers", readers);
+    return ok(v);
+}
+
+static outcome op_delete_reader(const jval *input) {
+    plsm_error_t *err = NULL;
+    plsm_pool_t *p = open_pool(input, &err);
+    if (!p) return (outcome){NULL, err};
+    const char *name = jas_str(jget(input, "name"));
+    int rc = plsm_pool_delete_reader(p, name ? name : "", &err);
+    plsm_pool_free(p);
+    if (rc != 0) return (outcome){NULL, err};
+    return ok(jnew(J_OBJ));
 }
 
 static outcome op_list(void) {
@@ -781,9 +833,24 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Orders readers {name, next_seq} by name. */
+static int cmp_reader(const void *a, const void *b) {
+    const char *x = jas_str(jget(*(const jval *const *)a, "name"));
+    const char *y = jas_str(jget(*(const jval *const *)b, "name"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
 static int check_value(const char *op, const jval *got, const jval *expect) {
     if (strcmp(op, "tail") == 0) {
-        uint64_t prev = 0, seq;
+        uint64_t min, dropped = 0;
+        if (jas_u64(jget(expect, "dropped_min"), &min)) {
+            jas_u64(jget(got, "dropped"), &dropped);
+            if (dropped < min)
+                return fail("tail: dropped (at least) expected %llu, got %llu",
+                            (unsigned long long)min, (unsigned long long)dropped);
+        }
+        got = jget(got, "messages");
+        uint64_t prev = 0, seq, count;
         for (size_t i = 0; i < got->n; i++) {
             if (!jas_u64(jget(got->items[i], "seq"), &seq)) return fail("tail: message without seq");
             if (i > 0 && seq <= prev) return fail("tail: seqs not strictly rising");
@@ -791,6 +858,12 @@ static int check_value(const char *op, const jval *got, const jval *expect) {
         }
         const jval *want = jget(expect, "messages");
         int ordered = want && want->t == J_ARR;
+        if (!ordered && jas_u64(jget(expect, "count"), &count)) {
+            if (count != got->n)
+                return fail("tail: message count expected %llu, got %zu",
+                            (unsigned long long)count, got->n);
+            return 0;
+        }
         if (!ordered) want = jget(expect, "messages_unordered");
         if (!want || want->t != J_ARR) return 0;
         if (want->n != got->n)
@@ -815,6 +888,16 @@ static int check_value(const char *op, const jval *got, const jval *expect) {
         if (w && !jeq_exact(w, jget(got, keys[i])))
             return fail("%s: %s expected %s, got %s", op, keys[i], jtext(w),
                         jtext(jget(got, keys[i])));
+    }
+    const jval *want_readers = jget(expect, "readers");
+    if (want_readers) {
+        jval *have = jnew(J_ARR);
+        const jval *readers = jget(got, "readers");
+        for (size_t i = 0; readers && readers->t == J_ARR && i < readers->n; i++)
+            jpush(have, NULL, readers->items[i]);
+        if (have->n > 1) qsort(have->items, have->n, sizeof *have->items, cmp_reader);
+        if (!jeq_exact(want_readers, have))
+            return fail("readers: expected %s, got %s", jtext(want_readers), jtext(have));
     }
     const jval *want = jget(expect, "names");
     if (want && want->t == J_ARR) {
@@ -853,6 +936,8 @@ static int run_step(const jval *step) {
     else if (strcmp(op, "list_pools") == 0) o = op_list();
     else if (strcmp(op, "pool_info") == 0) o = op_info(input);
     else if (strcmp(op, "delete_pool") == 0) o = op_delete(input);
+    else if (strcmp(op, "list_readers") == 0) o = op_list_readers(input);
+    else if (strcmp(op, "delete_reader") == 0) o = op_delete_reader(input);
     else if (strcmp(op, "spawn_poke") == 0) return op_spawn_poke(input);
     else if (strcmp(op, "corrupt_pool_header") == 0) return op_corrupt(input);
     else if (strcmp(op, "deny_write") == 0) return op_deny_write(input);
