@@ -12,6 +12,12 @@
 // library. Every method is safe for concurrent use except a Stream's reads,
 // which one goroutine at a time should make. Errors from the library are
 // *Error values carrying a Kind; using a closed handle returns ErrClosed.
+//
+// A stream opened with TailOptions.Name is a durable named reader: its
+// position is kept in the pool file, so a consumer that restarts, even
+// after being killed, resumes right after the last message it
+// acknowledged (at-least-once delivery). Pool.Readers lists the readers
+// and Pool.DeleteReader forgets one.
 package plasmite
 
 /*

@@ -177,6 +177,11 @@ func (p *Pool) Info() (PoolInfo, error) {
 // TailOptions say where a stream starts, which messages it keeps and when
 // it ends. The zero value reads every retained message, then follows the
 // pool until closed or cancelled.
+//
+// With a Name the stream is a durable named reader: its position is kept in
+// the pool file, so the next stream of that name (in this process or any
+// other, after a crash too) resumes right after the last message it
+// acknowledged. See Name and ManualAck.
 type TailOptions struct {
 	// SinceSeq starts at the first retained message with seq >= SinceSeq
 	// (0: the oldest).
@@ -197,8 +202,28 @@ type TailOptions struct {
 	// IdleTimeout ends the stream when no message has been delivered for
 	// this long, counted from the open, then from each message (0: never).
 	IdleTimeout time.Duration
-	// Buffer is the capacity of the channel Tail returns (default 64).
+	// Buffer is the capacity of the channel Tail returns (default 64). A
+	// named Tail ignores it: its channel is unbuffered (see Pool.Tail).
 	Buffer int
+	// Name, when not empty, makes the stream a durable named reader: 1 to
+	// 32 bytes of A-Z a-z 0-9 . _ - (anything else is a Usage error when
+	// the stream opens). The first stream of a name creates the reader
+	// where SinceSeq, Last or OnlyNew say; later streams of that name
+	// ignore those options and resume right after its last acknowledged
+	// message. Messages the ring evicted while the reader was away count
+	// in StreamStats.Dropped. A pool has a few reader slots (Pool.Readers
+	// lists them, Pool.DeleteReader frees one); when all are taken, opening
+	// a new name is a Busy error.
+	Name string
+	// ManualAck, with a Name, stores the reader's position only when
+	// Stream.Ack is called. The zero value (false) acknowledges each
+	// message when the next one is asked for (Stream.NextJSON and friends),
+	// so a loop that reads, handles and reads again is at-least-once with
+	// no Ack calls: the message in hand when the process dies or the
+	// stream is closed comes again to the next stream of that name.
+	// Ignored without a Name. Pool.Tail refuses it (its consumer has no
+	// Stream to call Ack on).
+	ManualAck bool
 }
 
 // pollSlice bounds each wait inside the library, so that Close and context
@@ -209,10 +234,21 @@ const pollSlice = 50 * time.Millisecond
 // Stream reads a pool in order, as TailOptions say. Reads are for one
 // goroutine at a time; Close may be called from any goroutine and makes a
 // blocked read return ErrClosed.
+//
+// A named stream (TailOptions.Name) is the way to consume a pool
+// at-least-once: with automatic acknowledgement (the default) a message is
+// acknowledged only when the caller asks for the next one, and with
+// ManualAck only when the caller calls Ack. It fetches one message per
+// library call (an unnamed stream fetches batches), so that the library
+// never holds, and acknowledges, a message the caller has not been given.
 type Stream struct {
 	mu     sync.Mutex
 	ptr    *C.plsm_stream_t
 	closed int32 // atomic: set by Close before it takes mu
+	// batch is the most messages one library call fetches: 1 for a named
+	// stream, whose acknowledgement covers everything the library
+	// delivered.
+	batch C.size_t
 	// lines is the unread rest of the last batch: JSON Lines in the
 	// stream's own C buffer, valid until the next C call on it (made only
 	// once lines is empty) or Close (which drops it).
@@ -226,8 +262,15 @@ const (
 	batchBytes    = 64 << 10
 )
 
-// OpenStream opens a stream over the pool.
+// OpenStream opens a stream over the pool. With opts.Name it opens (or
+// creates) that durable named reader: see TailOptions.Name.
 func (p *Pool) OpenStream(opts TailOptions) (*Stream, error) {
+	return p.openStream(opts, opts.ManualAck)
+}
+
+// openStream is OpenStream with the library's acknowledgement mode of a
+// named stream chosen by the caller (Tail acknowledges by itself).
+func (p *Pool) openStream(opts TailOptions, manualAck bool) (*Stream, error) {
 	if opts.Last > 0 && (opts.SinceSeq > 0 || opts.OnlyNew) || opts.SinceSeq > 0 && opts.OnlyNew {
 		return nil, usageError("SinceSeq, Last and OnlyNew cannot be combined")
 	}
@@ -260,6 +303,24 @@ func (p *Pool) OpenStream(opts TailOptions) (*Stream, error) {
 	}
 	o.tags, o.tags_len = ctags, ntags
 	o.where_exprs, o.where_len = cwhere, nwhere
+	batch := C.size_t(batchMessages)
+	if opts.Name != "" {
+		cname, err := cString(opts.Name, "reader name")
+		if err != nil {
+			return nil, err
+		}
+		defer C.free(unsafe.Pointer(cname))
+		o.name = cname
+		if manualAck {
+			o.manual_ack = 1
+		}
+		// The library acknowledges everything it has returned (a whole
+		// batch, on the next read or on plsm_stream_ack). Fetching one
+		// message at a time keeps that to what the caller was given: Ack
+		// never covers a message still queued here, and a crash brings
+		// back only the message in hand, not the rest of a batch.
+		batch = 1
+	}
 	var ptr *C.plsm_stream_t
 	err = p.with(func(h *C.plsm_pool_t) error {
 		var cerr *C.plsm_error_t
@@ -271,13 +332,16 @@ func (p *Pool) OpenStream(opts TailOptions) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{ptr: ptr}
+	s := &Stream{ptr: ptr, batch: batch}
 	runtime.SetFinalizer(s, (*Stream).Close)
 	return s, nil
 }
 
 // Close frees the stream; a read blocked in another goroutine returns
-// ErrClosed within a poll slice. Closing twice is harmless.
+// ErrClosed within a poll slice. Closing twice is harmless. Closing a named
+// stream acknowledges nothing: the message last returned (and, with
+// ManualAck, every one since the last Ack) comes again to the next stream
+// of that name.
 func (s *Stream) Close() error {
 	atomic.StoreInt32(&s.closed, 1)
 	s.mu.Lock()
@@ -303,7 +367,7 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 		var view C.plsm_view_t
 		var count C.size_t
 		var cerr *C.plsm_error_t
-		switch C.plsm_stream_poll_lines(s.ptr, C.int64_t(wait.Milliseconds()), batchMessages, batchBytes,
+		switch C.plsm_stream_poll_lines(s.ptr, C.int64_t(wait.Milliseconds()), s.batch, batchBytes,
 			&view, &count, &cerr) {
 		case C.PLSM_STREAM_MESSAGE:
 			s.lines = unsafe.Slice((*byte)(unsafe.Pointer(view.data)), int(view.len))
@@ -330,7 +394,9 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 }
 
 // NextJSON waits for the next message and returns its envelope, or io.EOF
-// once the stream is over (MaxMessages reached, or IdleTimeout passed).
+// once the stream is over (MaxMessages reached, or IdleTimeout passed). On
+// a named stream without ManualAck, calling it acknowledges the message it
+// returned last.
 func (s *Stream) NextJSON() ([]byte, error) {
 	for {
 		env, err := s.poll(pollSlice)
@@ -366,9 +432,13 @@ func (s *Stream) Next() (*Message, error) {
 // StreamStats are a stream's counters.
 type StreamStats struct {
 	Delivered uint64 // messages delivered so far
-	Dropped   uint64 // messages writers evicted before the stream read them
-	Damaged   uint64 // damaged frames stepped over
-	NextSeq   uint64 // the seq read next (resume later with SinceSeq)
+	// Dropped counts messages writers evicted before the stream could read
+	// them: overtaken by the ring while reading, and, for a named stream,
+	// missed while the reader was away (between its last acknowledged
+	// message and the oldest still retained when it reopened).
+	Dropped uint64
+	Damaged uint64 // damaged frames stepped over
+	NextSeq uint64 // the seq read next (resume later with SinceSeq)
 }
 
 // Stats reports the stream's counters.
@@ -412,19 +482,124 @@ func envelopeSeq(env []byte) uint64 {
 	return n
 }
 
+// Ack acknowledges every message the stream has returned so far: for a
+// named stream it stores the reader's position in the pool (one atomic
+// store, no system call; it survives the process, not a power cut), so the
+// next stream of that name starts after them. Needed with
+// TailOptions.ManualAck; without it, it acknowledges the message in hand
+// early. Does nothing for an unnamed stream. It waits for a read in
+// progress in another goroutine (at most a poll slice, 50 ms).
+func (s *Stream) Ack() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return ErrClosed
+	}
+	var cerr *C.plsm_error_t
+	if C.plsm_stream_ack(s.ptr, &cerr) != 0 {
+		return takeError(cerr)
+	}
+	return nil
+}
+
+// Reader is a durable named reader of a pool (see TailOptions.Name) and its
+// position.
+type Reader struct {
+	Name string
+	// NextSeq is the seq the reader reads next: every message before it
+	// is acknowledged.
+	NextSeq uint64
+	// Acked is when it last acknowledged (its creation, until it does).
+	Acked time.Time
+	// Created is when it was created.
+	Created time.Time
+}
+
+// Readers lists the pool's durable named readers and their positions.
+func (p *Pool) Readers() ([]Reader, error) {
+	var out []Reader
+	err := p.with(func(h *C.plsm_pool_t) error {
+		var list C.plsm_reader_list_t
+		var cerr *C.plsm_error_t
+		if C.plsm_pool_readers(h, &list, &cerr) != 0 {
+			return takeError(cerr)
+		}
+		defer C.plsm_reader_list_free(&list)
+		out = make([]Reader, 0, int(list.len))
+		if list.len == 0 {
+			return nil
+		}
+		for _, r := range unsafe.Slice(list.entries, int(list.len)) {
+			out = append(out, Reader{
+				Name:    C.GoString(r.name),
+				NextSeq: uint64(r.next_seq),
+				Acked:   time.Unix(0, int64(r.acked_ns)).UTC(),
+				Created: time.Unix(0, int64(r.created_ns)).UTC(),
+			})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteReader forgets the durable named reader name: the next stream of
+// that name starts afresh, where its options say. No such reader is an
+// ErrorNotFound error (with the pool's path); Busy when the pool's writer
+// lock cannot be taken. A stream of that name still open stores nothing
+// more.
+func (p *Pool) DeleteReader(name string) error {
+	cname, err := cString(name, "reader name")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cname))
+	return p.with(func(h *C.plsm_pool_t) error {
+		var cerr *C.plsm_error_t
+		if C.plsm_pool_delete_reader(h, cname, &cerr) != 0 {
+			return takeError(cerr)
+		}
+		return nil
+	})
+}
+
 // Tail streams the pool's messages (envelopes) on a channel until the
 // stream ends (MaxMessages, IdleTimeout) or ctx is cancelled. Both channels
 // are closed when it stops; the error channel then holds at most one
 // error: ctx.Err() on cancellation, or what the library reported (a bad
 // jq predicate, for example). Filtering happens in the library.
+//
+// A named Tail (opts.Name) keeps its position in the pool, but a channel
+// cannot tell the sending side when the consumer has finished with a
+// message, so it cannot give the at-least-once delivery of a Stream. What
+// it does: the channel is unbuffered (opts.Buffer is ignored) and a
+// message is acknowledged as soon as the consumer has received it from the
+// channel, never while it is still on its way. So a message is never
+// skipped because it sat in a buffer, and a Tail cancelled, or a process
+// that dies, while a message is not yet received gets it again next time;
+// but the message the consumer is handling when its process dies is NOT
+// delivered again (at-most-once for that one). For at-least-once, read a
+// named reader with OpenStream and NextJSON (each message is acknowledged
+// when the next is asked for) or Stream.Ack. opts.ManualAck is a Usage
+// error here: the consumer has no Stream to acknowledge with.
 func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-chan error) {
+	named := opts.Name != ""
 	buffer := opts.Buffer
 	if buffer <= 0 {
 		buffer = 64
 	}
+	if named {
+		buffer = 0
+	}
 	out := make(chan []byte, buffer)
 	errs := make(chan error, 1)
-	s, err := p.OpenStream(opts)
+	var s *Stream
+	var err error
+	if named && opts.ManualAck {
+		err = usageError("a named Tail acknowledges what its consumer receives: ManualAck needs OpenStream and Stream.Ack")
+	} else {
+		// A named Tail acknowledges by itself, after each handover.
+		s, err = p.openStream(opts, true)
+	}
 	if err != nil {
 		errs <- err
 		close(out)
@@ -456,6 +631,13 @@ func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-cha
 			case <-ctx.Done():
 				errs <- ctx.Err()
 				return
+			}
+			if named {
+				// Received by the consumer (the channel is unbuffered).
+				if err := s.Ack(); err != nil {
+					errs <- err
+					return
+				}
 			}
 		}
 	}()

@@ -211,6 +211,10 @@ func (r *runner) step(s step) error {
 		got, err = r.info(s.Input)
 	case "delete_pool":
 		got, err = map[string]interface{}{}, r.client.DeletePool(r.poolRef(s.Input))
+	case "list_readers":
+		got, err = r.readers(s.Input)
+	case "delete_reader":
+		got, err = r.deleteReader(s.Input)
 	case "spawn_poke":
 		return r.spawnPoke(s.Input)
 	case "corrupt_pool_header":
@@ -255,11 +259,19 @@ func (r *runner) append(in map[string]json.RawMessage) (interface{}, error) {
 	if data == nil {
 		data = json.RawMessage("null")
 	}
-	rc, err := p.Append(data, strs(in["tags"]), plasmite.DurabilityFast)
-	if err != nil {
-		return nil, err
+	repeat, ok := u64(in, "repeat")
+	if !ok {
+		repeat = 1
 	}
-	return map[string]interface{}{"seq": json.Number(strconv.FormatUint(rc.Seq, 10))}, nil
+	var seq uint64
+	for i := uint64(0); i < repeat; i++ {
+		rc, err := p.Append(data, strs(in["tags"]), plasmite.DurabilityFast)
+		if err != nil {
+			return nil, err
+		}
+		seq = rc.Seq
+	}
+	return map[string]interface{}{"seq": json.Number(strconv.FormatUint(seq, 10))}, nil
 }
 
 func (r *runner) get(in map[string]json.RawMessage) (interface{}, error) {
@@ -301,19 +313,24 @@ func (r *runner) tail(in map[string]json.RawMessage) (interface{}, error) {
 	} else if s, ok := u64(in, "since_seq"); ok {
 		opts.SinceSeq = s
 	}
+	// A durable named reader: acknowledging each message when the next is
+	// read, unless manual_ack asks it to wait for Ack.
+	opts.Name = str(in, "name")
+	opts.ManualAck, _ = value(in["manual_ack"]).(bool)
+	ackAfter, hasAckAfter := u64(in, "ack_after")
 	s, err := p.OpenStream(opts)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	out := []msg{}
+	out := tailResult{msgs: []msg{}}
 	if hasMax && max == 0 {
 		return out, nil // max 0 delivers nothing (MaxMessages 0 means no limit)
 	}
 	for {
 		env, err := s.NextJSON()
 		if err == io.EOF {
-			return out, nil
+			break
 		}
 		if err != nil {
 			return nil, err
@@ -322,8 +339,54 @@ func (r *runner) tail(in map[string]json.RawMessage) (interface{}, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out.msgs = append(out.msgs, m)
+		if hasAckAfter && uint64(len(out.msgs)) == ackAfter {
+			if err := s.Ack(); err != nil {
+				return nil, err
+			}
+		}
 	}
+	st, err := s.Stats()
+	if err != nil {
+		return nil, err
+	}
+	out.dropped = st.Dropped
+	return out, nil
+}
+
+// tailResult is what a tail step read, and the stream's drop count.
+type tailResult struct {
+	msgs    []msg
+	dropped uint64
+}
+
+func (r *runner) readers(in map[string]json.RawMessage) (interface{}, error) {
+	p, err := r.client.OpenPool(r.poolRef(in))
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	list, err := p.Readers()
+	if err != nil {
+		return nil, err
+	}
+	readers := []interface{}{}
+	for _, rd := range list {
+		readers = append(readers, map[string]interface{}{
+			"name":     rd.Name,
+			"next_seq": json.Number(strconv.FormatUint(rd.NextSeq, 10)),
+		})
+	}
+	return map[string]interface{}{"readers": readers}, nil
+}
+
+func (r *runner) deleteReader(in map[string]json.RawMessage) (interface{}, error) {
+	p, err := r.client.OpenPool(r.poolRef(in))
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return map[string]interface{}{}, p.DeleteReader(str(in, "name"))
 }
 
 func (r *runner) list() (interface{}, error) {
@@ -463,7 +526,11 @@ func checkError(err error, raw json.RawMessage) error {
 func checkValue(op string, got interface{}, expect map[string]json.RawMessage) error {
 	switch op {
 	case "tail":
-		msgs := got.([]msg)
+		res := got.(tailResult)
+		if min, ok := u64(expect, "dropped_min"); ok && res.dropped < min {
+			return fmt.Errorf("tail: dropped (at least) expected %d, got %d", min, res.dropped)
+		}
+		msgs := res.msgs
 		var prev uint64
 		for i, m := range msgs {
 			seq, _ := strconv.ParseUint(m["seq"].(json.Number).String(), 10, 64)
@@ -474,6 +541,12 @@ func checkValue(op string, got interface{}, expect map[string]json.RawMessage) e
 		}
 		ordered := true
 		raw, ok := expect["messages"]
+		if count, hasCount := u64(expect, "count"); !ok && hasCount {
+			if count != uint64(len(msgs)) {
+				return fmt.Errorf("tail: message count expected %d, got %d", count, len(msgs))
+			}
+			return nil
+		}
 		if !ok {
 			raw, ok = expect["messages_unordered"]
 			ordered = false
@@ -518,6 +591,17 @@ func checkValue(op string, got interface{}, expect map[string]json.RawMessage) e
 			if w := value(raw); !exactEqual(w, g[key]) {
 				return fmt.Errorf("%s: %s expected %v, got %v", op, key, w, g[key])
 			}
+		}
+	}
+	if raw, ok := expect["readers"]; ok {
+		have, _ := g["readers"].([]interface{})
+		sort.SliceStable(have, func(i, j int) bool {
+			a, _ := have[i].(map[string]interface{})["name"].(string)
+			b, _ := have[j].(map[string]interface{})["name"].(string)
+			return a < b
+		})
+		if want := value(raw); !exactEqual(want, have) {
+			return fmt.Errorf("readers: expected %v, got %v", want, have)
 		}
 	}
 	if raw, ok := expect["names"]; ok {
