@@ -380,6 +380,16 @@ impl Tail {
         }
     }
 
+    /// Acknowledges the messages up to and including `seq`, never past what
+    /// was delivered: for a consumer that hands messages on (to a channel,
+    /// another thread) and learns later which ones were handled. It may
+    /// move the stored position back. Does nothing for an unnamed tail.
+    pub fn ack_through(&self, seq: u64) {
+        if let Some(r) = &self.named {
+            r.store(seq.saturating_add(1).min(self.next_seq()));
+        }
+    }
+
     /// The seq the tail reads next: to resume after a restart, start a new
     /// tail with [`TailOptions::since_seq`] of this.
     pub fn next_seq(&self) -> u64 {
@@ -559,6 +569,15 @@ mod tests {
             .unwrap();
         assert_eq!(seqs(&mut t), [4, 5]);
         assert_eq!(pool.readers()[0].next_seq, 4);
+        // ack_through stores what it is told, up to what was delivered.
+        let mut t = pool
+            .tail(TailOptions::default().name("auto").max(3))
+            .unwrap();
+        assert_eq!(seqs(&mut t), [4, 5, 6]);
+        t.ack_through(4);
+        assert_eq!(pool.readers()[0].next_seq, 5);
+        t.ack_through(99);
+        assert_eq!(pool.readers()[0].next_seq, 7);
         // An unnamed tail ignores it.
         let mut t = pool
             .tail(TailOptions::default().auto_ack(true).max(1))

@@ -785,6 +785,21 @@ int plsm_stream_stats(const struct plsm_stream_t *stream,
 int plsm_stream_ack(const struct plsm_stream_t *stream, struct plsm_error_t **out_err);
 
 /**
+ * Acknowledges the messages of a named stream up to and including `seq`,
+ * never past what it delivered (it may move the stored position back): for
+ * a caller that hands messages on and learns later which were handled.
+ * Does nothing for an unnamed stream. Returns 0, or -1 when `stream` is
+ * NULL (USAGE).
+ *
+ * # Safety
+ * Each pointer argument is NULL or valid for its use: handles not yet
+ * freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+ */
+int plsm_stream_ack_through(const struct plsm_stream_t *stream,
+                            uint64_t seq,
+                            struct plsm_error_t **out_err);
+
+/**
  * Fills `*out_list` with the pool's durable named readers and their
  * positions. Release it with `plsm_reader_list_free`.
  *

@@ -1081,6 +1081,28 @@ pub unsafe extern "C" fn plsm_stream_ack(
     })
 }
 
+/// Acknowledges the messages of a named stream up to and including `seq`,
+/// never past what it delivered (it may move the stored position back): for
+/// a caller that hands messages on and learns later which were handled.
+/// Does nothing for an unnamed stream. Returns 0, or -1 when `stream` is
+/// NULL (USAGE).
+///
+/// # Safety
+/// Each pointer argument is NULL or valid for its use: handles not yet
+/// freed, strings NUL-terminated, arrays `*_len` long, out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn plsm_stream_ack_through(
+    stream: *const plsm_stream_t,
+    seq: u64,
+    out_err: *mut *mut plsm_error_t,
+) -> c_int {
+    boundary(out_err, || {
+        // SAFETY: the caller passes NULL or a live stream handle.
+        unsafe { handle(stream, "stream")? }.tail.ack_through(seq);
+        Ok(())
+    })
+}
+
 /// Fills `*out_list` with the pool's durable named readers and their
 /// positions. Release it with `plsm_reader_list_free`.
 ///

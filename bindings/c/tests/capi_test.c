@@ -664,6 +664,23 @@ static void test_named_readers(plsm_client_t *c) {
     CHECK(rc == PLSM_STREAM_MESSAGE && count == 1);
     CHECK(strncmp((const char *)v.data, "{\"data\":{\"i\":4}", 15) == 0);
     plsm_stream_free(s);
+    /* ack_through: what the caller says, never past what was delivered. */
+    s = open_tail(p, &bo);
+    rc = plsm_stream_poll_lines(s, 0, 2, 0, &v, &count, &err); /* 4, 5 */
+    CHECK(rc == PLSM_STREAM_MESSAGE && count == 2);
+    CHECK(plsm_stream_ack_through(s, 4, &err) == 0);
+    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
+    for (size_t i = 0; i < bl.len; i++)
+        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 5);
+    plsm_reader_list_free(&bl);
+    CHECK(plsm_stream_ack_through(s, 1000, &err) == 0);
+    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
+    for (size_t i = 0; i < bl.len; i++)
+        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 6);
+    plsm_reader_list_free(&bl);
+    rc = plsm_stream_ack_through(NULL, 1, &err);
+    CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
+    plsm_stream_free(s);
     CHECK(plsm_pool_delete_reader(p, "batcher", &err) == 0);
 
     /* A new reader starts as its options say; an existing one ignores them. */

@@ -333,7 +333,7 @@ func TestNamedLappedReaderReportsDropped(t *testing.T) {
 
 // A named Tail acknowledges what its consumer has received from the
 // channel, and nothing it has not.
-func TestNamedTailChannelAcksWhatWasReceived(t *testing.T) {
+func TestNamedTailChannelAcksWhatWasHandled(t *testing.T) {
 	c, _ := testClient(t)
 	p := create(t, c, "jobs")
 	fill(t, p)
@@ -344,19 +344,24 @@ func TestNamedTailChannelAcksWhatWasReceived(t *testing.T) {
 	if err != nil || m.Seq != 1 {
 		t.Fatalf("first: %+v %v", m, err)
 	}
+	// 1 is being handled: nothing is acknowledged, and a buffered channel
+	// would have taken 2..10 by now.
+	time.Sleep(150 * time.Millisecond)
+	if pos := readerPos(t, p, "chan"); pos != 1 {
+		t.Fatalf("position %d while 1 is in hand", pos)
+	}
+	if m, err := ParseMessage(<-msgs); err != nil || m.Seq != 2 {
+		t.Fatalf("second: %+v %v", m, err)
+	}
+	// Receiving 2 means 1 was handled.
 	deadline := time.Now().Add(5 * time.Second)
 	for readerPos(t, p, "chan") != 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("1 was received but the position is %d", readerPos(t, p, "chan"))
+			t.Fatalf("2 was received but the position is %d", readerPos(t, p, "chan"))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// The goroutine has 2 in hand, waiting for the consumer; a buffered
-	// channel would have taken 2..10 and had them acknowledged.
-	time.Sleep(150 * time.Millisecond)
-	if pos := readerPos(t, p, "chan"); pos != 2 {
-		t.Fatalf("position %d before 2 was received", pos)
-	}
+	// Cancelled while 2 is in hand: 2 comes again.
 	cancel()
 	for range msgs {
 	}
@@ -371,8 +376,10 @@ func TestNamedTailChannelAcksWhatWasReceived(t *testing.T) {
 	if err := <-errs; err != nil || fmt.Sprint(got) != "[2 3 4]" {
 		t.Fatalf("resumed: %v %v", got, err)
 	}
-	if pos := readerPos(t, p, "chan"); pos != 5 {
-		t.Fatalf("position %d after receiving 4", pos)
+	// The Tail ended with 4 received; whether it was handled, the sender
+	// cannot know: 4 comes again.
+	if pos := readerPos(t, p, "chan"); pos != 4 {
+		t.Fatalf("position %d after a Tail that ended on 4", pos)
 	}
 	// ManualAck cannot work through a channel.
 	msgs, errs = p.Tail(context.Background(), TailOptions{Name: "chan", ManualAck: true})
@@ -380,6 +387,39 @@ func TestNamedTailChannelAcksWhatWasReceived(t *testing.T) {
 		t.Fatal("message from a refused Tail")
 	}
 	wantKind(t, <-errs, ErrorUsage)
+}
+
+func TestStreamAckThrough(t *testing.T) {
+	c, _ := testClient(t)
+	p := create(t, c, "jobs")
+	fill(t, p)
+	s, err := p.OpenStream(TailOptions{Name: "handoff", ManualAck: true, IdleTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 5; i++ {
+		if _, err := s.NextJSON(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AckThrough(3); err != nil {
+		t.Fatal(err)
+	}
+	if pos := readerPos(t, p, "handoff"); pos != 4 {
+		t.Fatalf("position %d after AckThrough(3)", pos)
+	}
+	// Never past what was delivered.
+	if err := s.AckThrough(1000); err != nil {
+		t.Fatal(err)
+	}
+	if pos := readerPos(t, p, "handoff"); pos != 6 {
+		t.Fatalf("position %d after AckThrough(1000) with 5 delivered", pos)
+	}
+	s.Close()
+	if err := s.AckThrough(1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
 }
 
 // consumerEnv names the pool directory when this test binary runs as the

@@ -502,6 +502,23 @@ func (s *Stream) Ack() error {
 	return nil
 }
 
+// AckThrough acknowledges the messages of a named stream up to and
+// including seq, never past what the stream delivered (it may move the
+// stored position back): for a consumer that hands messages on and learns
+// later which ones were handled. It does nothing for an unnamed stream.
+func (s *Stream) AckThrough(seq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return ErrClosed
+	}
+	var cerr *C.plsm_error_t
+	if C.plsm_stream_ack_through(s.ptr, C.uint64_t(seq), &cerr) != 0 {
+		return takeError(cerr)
+	}
+	return nil
+}
+
 // Reader is a durable named reader of a pool (see TailOptions.Name) and its
 // position.
 type Reader struct {
@@ -568,19 +585,16 @@ func (p *Pool) DeleteReader(name string) error {
 // error: ctx.Err() on cancellation, or what the library reported (a bad
 // jq predicate, for example). Filtering happens in the library.
 //
-// A named Tail (opts.Name) keeps its position in the pool, but a channel
-// cannot tell the sending side when the consumer has finished with a
-// message, so it cannot give the at-least-once delivery of a Stream. What
-// it does: the channel is unbuffered (opts.Buffer is ignored) and a
-// message is acknowledged as soon as the consumer has received it from the
-// channel, never while it is still on its way. So a message is never
-// skipped because it sat in a buffer, and a Tail cancelled, or a process
-// that dies, while a message is not yet received gets it again next time;
-// but the message the consumer is handling when its process dies is NOT
-// delivered again (at-most-once for that one). For at-least-once, read a
-// named reader with OpenStream and NextJSON (each message is acknowledged
-// when the next is asked for) or Stream.Ack. opts.ManualAck is a Usage
-// error here: the consumer has no Stream to acknowledge with.
+// A named Tail (opts.Name) keeps its position in the pool and is
+// at-least-once, like a Stream: the channel is unbuffered (opts.Buffer is
+// ignored) and a message is acknowledged once the consumer has received the
+// next one, which a loop that receives, handles and receives again does
+// only after handling it. So the message being handled when the process
+// dies or ctx is cancelled comes again to the next Tail of that name, as
+// does the last one of a Tail that ended (MaxMessages, IdleTimeout): the
+// sender cannot tell when the consumer finished it. A consumer that hands
+// messages to other goroutines must track them itself: use OpenStream with
+// ManualAck and Stream.AckThrough. opts.ManualAck is a Usage error here.
 func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-chan error) {
 	named := opts.Name != ""
 	buffer := opts.Buffer
@@ -595,7 +609,7 @@ func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-cha
 	var s *Stream
 	var err error
 	if named && opts.ManualAck {
-		err = usageError("a named Tail acknowledges what its consumer receives: ManualAck needs OpenStream and Stream.Ack")
+		err = usageError("a named Tail acknowledges by itself: ManualAck needs OpenStream and Stream.Ack")
 	} else {
 		// A named Tail acknowledges by itself, after each handover.
 		s, err = p.openStream(opts, true)
@@ -610,6 +624,9 @@ func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-cha
 		defer close(errs)
 		defer close(out)
 		defer s.Close()
+		// For a named Tail: the stream's next seq just after the last
+		// message handed over was read (named streams read one at a time).
+		var handed uint64
 		for {
 			if err := ctx.Err(); err != nil {
 				errs <- err
@@ -633,11 +650,20 @@ func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan []byte, <-cha
 				return
 			}
 			if named {
-				// Received by the consumer (the channel is unbuffered).
-				if err := s.Ack(); err != nil {
+				// The consumer took this message, so it is done with the one
+				// before (the channel is unbuffered).
+				if handed > 0 {
+					if err := s.AckThrough(handed - 1); err != nil {
+						errs <- err
+						return
+					}
+				}
+				st, err := s.Stats()
+				if err != nil {
 					errs <- err
 					return
 				}
+				handed = st.NextSeq
 			}
 		}
 	}()
