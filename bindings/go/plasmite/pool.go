@@ -249,9 +249,8 @@ type Stream struct {
 	// stream, whose acknowledgement covers everything the library
 	// delivered.
 	batch C.size_t
-	// lines is the unread rest of the last batch: JSON Lines in the
-	// stream's own C buffer, valid until the next C call on it (made only
-	// once lines is empty) or Close (which drops it).
+	// lines is the unread rest of the last batch: a Go copy of its JSON
+	// Lines, of which the envelopes handed out are slices.
 	lines []byte
 }
 
@@ -370,7 +369,10 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 		switch C.plsm_stream_poll_lines(s.ptr, C.int64_t(wait.Milliseconds()), s.batch, batchBytes,
 			&view, &count, &cerr) {
 		case C.PLSM_STREAM_MESSAGE:
-			s.lines = unsafe.Slice((*byte)(unsafe.Pointer(view.data)), int(view.len))
+			// One Go copy per batch (the C buffer is reused by the next
+			// call); each envelope is a slice of it. An allocation per
+			// message cost more than the rest of the read.
+			s.lines = C.GoBytes(unsafe.Pointer(view.data), C.int(view.len))
 		case C.PLSM_STREAM_PENDING:
 			return nil, nil
 		case C.PLSM_STREAM_END:
@@ -379,13 +381,13 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 			return nil, takeError(cerr)
 		}
 	}
-	// Each message gets its own Go copy: the C buffer is reused.
 	i := bytes.IndexByte(s.lines, '\n')
 	if i < 0 {
 		i = len(s.lines)
 	}
-	env := make([]byte, i)
-	copy(env, s.lines[:i])
+	// Capacity ends with the envelope: an append by the caller copies
+	// rather than overwriting the next one.
+	env := s.lines[:i:i]
 	if i < len(s.lines) {
 		i++
 	}
@@ -396,7 +398,9 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 // NextJSON waits for the next message and returns its envelope, or io.EOF
 // once the stream is over (MaxMessages reached, or IdleTimeout passed). On
 // a named stream without ManualAck, calling it acknowledges the message it
-// returned last.
+// returned last. The envelope is the caller's to keep; it shares memory
+// with the others of its batch (up to 64 KiB), which stays allocated while
+// any of them is referenced.
 func (s *Stream) NextJSON() ([]byte, error) {
 	for {
 		env, err := s.poll(pollSlice)
