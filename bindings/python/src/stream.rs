@@ -287,8 +287,9 @@ impl Stream {
     /// Acknowledges every message delivered so far: for a named stream,
     /// stores its position in the pool, so the next stream of that name
     /// starts after them. One atomic store in the pool file (no file lock,
-    /// no syscall); it survives the process, not a power cut. Works after `close()` too, for what was
-    /// delivered before it. Does nothing for an unnamed stream.
+    /// no syscall); it survives the process, not a power cut. Works after
+    /// `close()` too, for what was delivered before it. Does nothing for an
+    /// unnamed stream.
     fn ack(&self) -> PyResult<()> {
         if self.name.is_none() {
             return Ok(());
@@ -296,6 +297,21 @@ impl Stream {
         let st = self.lock()?;
         if let Some(tail) = st.tail.as_ref() {
             tail.ack();
+        }
+        Ok(())
+    }
+
+    /// Acknowledges the messages up to and including `seq`, never past what
+    /// was delivered (it may move the stored position back): for a consumer
+    /// that hands messages to other threads and learns later which were
+    /// handled. Does nothing for an unnamed stream.
+    fn ack_through(&self, seq: u64) -> PyResult<()> {
+        if self.name.is_none() {
+            return Ok(());
+        }
+        let st = self.lock()?;
+        if let Some(tail) = st.tail.as_ref() {
+            tail.ack_through(seq);
         }
         Ok(())
     }

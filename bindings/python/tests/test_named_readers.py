@@ -83,6 +83,19 @@ def test_without_auto_ack_only_ack_stores_the_position(pool: plasmite.Pool):
     assert seqs(pool.tail(name="manual", auto_ack=False, max_messages=1)) == [5]
 
 
+def test_ack_through_stores_what_the_consumer_says_up_to_what_was_delivered(
+    pool: plasmite.Pool,
+):
+    fill(pool)
+    with pool.tail(name="handoff", auto_ack=False, max_messages=5) as s:
+        assert seqs(s) == [1, 2, 3, 4, 5]
+        s.ack_through(3)
+        assert position(pool, "handoff") == 4
+        s.ack_through(1000)
+        assert position(pool, "handoff") == 6
+    pool.tail(max_messages=1).ack_through(1)  # unnamed: nothing to store
+
+
 def test_the_message_being_handled_when_the_stream_is_dropped_comes_again(pool: plasmite.Pool):
     fill(pool)
     # Leaving the loop (break, an exception) acknowledges nothing more.

@@ -102,6 +102,14 @@ class Stream(Iterator[Message]):
         ``close()``, for what was delivered before. Does nothing for an
         unnamed stream.
         """
+    def ack_through(self, seq: int) -> None:
+        """Acknowledges the messages up to and including ``seq``.
+
+        Never past what was delivered (it may move the stored position
+        back): for a consumer that hands messages to other threads and
+        learns later which were handled. Does nothing for an unnamed
+        stream.
+        """
     @property
     def closed(self) -> bool: ...
     def close(self) -> None:
