@@ -218,6 +218,13 @@ export declare class Tail<T> implements AsyncIterableIterator<T> {
    * for a tail without a name; also works after the tail has ended.
    */
   ack(): void;
+  /**
+   * Acknowledges the messages up to and including `seq`, never past what
+   * this tail has yielded (it may move the stored position back): for a
+   * consumer that hands messages on and learns later which were handled.
+   * A no-op for a tail without a name.
+   */
+  ackThrough(seq: number): void;
   /** Messages delivered so far (read-ahead batches included). */
   readonly delivered: number;
   /**
@@ -239,6 +246,8 @@ export declare class Stream implements Iterable<Message> {
   close(): void;
   /** Acknowledges every message returned so far (see `Tail.ack`); a no-op without a name. */
   ack(): void;
+  /** Acknowledges up to and including `seq` (see `Tail.ackThrough`). */
+  ackThrough(seq: number): void;
   /** Messages writers evicted before this stream could read them (see `Tail.dropped`). */
   readonly dropped: number;
   [Symbol.iterator](): Iterator<Message>;

@@ -387,6 +387,16 @@ class Tail {
     this._tail.ack();
   }
 
+  /**
+   * Acknowledges the messages up to and including `seq`, never past what
+   * this tail has yielded (it may move the stored position back): for a
+   * consumer that hands messages on and learns later which were handled.
+   * A no-op for a tail without a name.
+   */
+  ackThrough(seq) {
+    this._tail.ackThrough(seq);
+  }
+
   /** Messages delivered so far (counted natively, batches included). */
   get delivered() {
     return this._tail.delivered;
@@ -443,6 +453,11 @@ class Stream {
    */
   ack() {
     this._reader.ack();
+  }
+
+  /** Acknowledges up to and including `seq` (see Tail.ackThrough). */
+  ackThrough(seq) {
+    this._reader.ackThrough(seq);
   }
 
   /** Messages writers evicted before this stream could read them (see Tail.dropped). */

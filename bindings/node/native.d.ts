@@ -104,6 +104,13 @@ export declare class NativeTail {
    */
   ack(): void
   /**
+   * Acknowledges the messages up to and including `seq`, never past what
+   * was handed out (it may move the stored position back): for a
+   * consumer that hands messages on and learns later which were handled.
+   * Does nothing for a tail without a name.
+   */
+  ackThrough(seq: number): void
+  /**
    * Ends the tail: a pending `wait` resolves to `null` within a few
    * milliseconds, and every later read finds the end.
    */

@@ -29,7 +29,7 @@ use napi::{JsDeferred, JsString};
 use napi_derive::napi;
 use plasmite::{Resume, Tail, TailPoll};
 
-use crate::error::{to_js, OrThrow};
+use crate::error::{to_js, usage, OrThrow};
 
 /// Longest a cancelled wait goes unnoticed. New messages wake the worker at
 /// once (futex); this only bounds how long `cancel` takes.
@@ -390,6 +390,23 @@ impl NativeTail {
         if let Some(resume) = &self.resume {
             resume.store(self.shared.handed.load(Ordering::Acquire));
         }
+    }
+
+    /// Acknowledges the messages up to and including `seq`, never past what
+    /// was handed out (it may move the stored position back): for a
+    /// consumer that hands messages on and learns later which were handled.
+    /// Does nothing for a tail without a name.
+    #[napi]
+    pub fn ack_through(&self, env: &Env, seq: f64) -> Result<()> {
+        if !(seq.is_finite() && seq >= 0.0) {
+            let e = usage(format!("seq must be a finite number >= 0, got {seq}"));
+            return Err(to_js(env, &e));
+        }
+        if let Some(resume) = &self.resume {
+            let handed = self.shared.handed.load(Ordering::Acquire);
+            resume.store((seq as u64).saturating_add(1).min(handed));
+        }
+        Ok(())
     }
 
     /// Ends the tail: a pending `wait` resolves to `null` within a few

@@ -67,6 +67,26 @@ test('auto-ack acknowledges a message when the next is asked for, never ahead of
   }
 });
 
+test('ackThrough stores what the consumer says, never past what was yielded', async (t) => {
+  const { pool } = freshPool(t);
+  fill(pool);
+  const tail = pool.tail({ name: 'handoff', autoAck: false, maxMessages: 5 });
+  assert.deepEqual(seqs(await collect(tail)), [1, 2, 3, 4, 5]);
+  tail.ackThrough(3);
+  assert.equal(position(pool, 'handoff'), 4);
+  tail.ackThrough(1000);
+  assert.equal(position(pool, 'handoff'), 6, 'capped at what was yielded');
+  assert.throws(() => tail.ackThrough(-1), (e) => e.kind === 'Usage');
+  assert.throws(() => tail.ackThrough(Number.NaN), (e) => e.kind === 'Usage');
+  const stream = pool.openStream({ name: 'handoff', autoAck: false, timeoutMs: 50 });
+  assert.equal(stream.next().seq, 6);
+  assert.equal(stream.next().seq, 7);
+  stream.ackThrough(6);
+  assert.equal(position(pool, 'handoff'), 7);
+  stream.close();
+  pool.tail({ maxMessages: 1 }).ackThrough(1); // unnamed: nothing to store
+});
+
 test('autoAck: false stores a position only on ack()', async (t) => {
   const { pool } = freshPool(t);
   fill(pool);

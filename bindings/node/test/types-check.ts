@@ -43,6 +43,7 @@ export async function usage(dir: string): Promise<number> {
   for await (const e of named) {
     n += e.seq;
     named.ack();
+    named.ackThrough(1);
     break;
   }
   n += named.dropped;
