@@ -250,7 +250,8 @@ type Stream struct {
 	// delivered.
 	batch C.size_t
 	// lines is the unread rest of the last batch: a Go copy of its JSON
-	// Lines, of which the envelopes handed out are slices.
+	// Lines, of which the envelopes handed out are slices. Only the reading
+	// goroutine touches it.
 	lines []byte
 }
 
@@ -347,7 +348,6 @@ func (s *Stream) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ptr != nil {
-		s.lines = nil
 		C.plsm_stream_free(s.ptr)
 		s.ptr = nil
 		runtime.SetFinalizer(s, nil)
@@ -358,6 +358,11 @@ func (s *Stream) Close() error {
 // poll waits at most wait for the next message: its envelope, or nil when
 // nothing came (pending), or io.EOF at the end.
 func (s *Stream) poll(wait time.Duration) ([]byte, error) {
+	// The rest of a batch is the reading goroutine's own (Close leaves it
+	// alone): no lock needed to hand out the next envelope.
+	if len(s.lines) > 0 && atomic.LoadInt32(&s.closed) == 0 {
+		return s.take(), nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ptr == nil || atomic.LoadInt32(&s.closed) != 0 {
@@ -382,6 +387,11 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 			return nil, takeError(cerr)
 		}
 	}
+	return s.take(), nil
+}
+
+// take cuts the next envelope off the current batch, which is not empty.
+func (s *Stream) take() []byte {
 	i := bytes.IndexByte(s.lines, '\n')
 	if i < 0 {
 		i = len(s.lines)
@@ -393,7 +403,7 @@ func (s *Stream) poll(wait time.Duration) ([]byte, error) {
 		i++
 	}
 	s.lines = s.lines[i:]
-	return env, nil
+	return env
 }
 
 // NextJSON waits for the next message and returns its envelope, or io.EOF
