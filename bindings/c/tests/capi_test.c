@@ -594,6 +594,18 @@ static void corrupt_header(const char *name) {
     close(fd);
 }
 
+/* The stored position of the named reader `name` of `p`, or 0 if none. */
+static uint64_t reader_pos(plsm_pool_t *p, const char *name) {
+    plsm_reader_list_t list = {0};
+    plsm_error_t *err = NULL;
+    uint64_t pos = 0;
+    CHECK(plsm_pool_readers(p, &list, &err) == 0 && err == NULL);
+    for (size_t i = 0; i < list.len; i++)
+        if (strcmp(list.entries[i].name, name) == 0) pos = list.entries[i].next_seq;
+    plsm_reader_list_free(&list);
+    return pos;
+}
+
 /* Durable named readers: resume after the last acknowledged message,
  * automatically (on the next read) or only on plsm_stream_ack. */
 static void test_named_readers(plsm_client_t *c) {
@@ -647,17 +659,10 @@ static void test_named_readers(plsm_client_t *c) {
     s = open_tail(p, &bo);
     rc = plsm_stream_poll_lines(s, 0, 3, 0, &v, &count, &err);
     CHECK(rc == PLSM_STREAM_MESSAGE && count == 3);
-    plsm_reader_list_t bl = {0};
-    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
-    for (size_t i = 0; i < bl.len; i++)
-        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 1);
-    plsm_reader_list_free(&bl);
+    CHECK(reader_pos(p, "batcher") == 1);
     rc = plsm_stream_poll_lines(s, 0, 2, 0, &v, &count, &err);
     CHECK(rc == PLSM_STREAM_MESSAGE && count == 2);
-    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
-    for (size_t i = 0; i < bl.len; i++)
-        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 4);
-    plsm_reader_list_free(&bl);
+    CHECK(reader_pos(p, "batcher") == 4);
     plsm_stream_free(s);
     s = open_tail(p, &bo); /* the second batch was never followed by a read */
     rc = plsm_stream_poll_lines(s, 0, 1, 0, &v, &count, &err);
@@ -669,15 +674,9 @@ static void test_named_readers(plsm_client_t *c) {
     rc = plsm_stream_poll_lines(s, 0, 2, 0, &v, &count, &err); /* 4, 5 */
     CHECK(rc == PLSM_STREAM_MESSAGE && count == 2);
     CHECK(plsm_stream_ack_through(s, 4, &err) == 0);
-    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
-    for (size_t i = 0; i < bl.len; i++)
-        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 5);
-    plsm_reader_list_free(&bl);
+    CHECK(reader_pos(p, "batcher") == 5);
     CHECK(plsm_stream_ack_through(s, 1000, &err) == 0);
-    CHECK(plsm_pool_readers(p, &bl, &err) == 0);
-    for (size_t i = 0; i < bl.len; i++)
-        if (strcmp(bl.entries[i].name, "batcher") == 0) CHECK(bl.entries[i].next_seq == 6);
-    plsm_reader_list_free(&bl);
+    CHECK(reader_pos(p, "batcher") == 6);
     rc = plsm_stream_ack_through(NULL, 1, &err);
     CHECK_ERR(rc, err, PLSM_ERROR_USAGE);
     plsm_stream_free(s);
