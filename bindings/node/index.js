@@ -240,7 +240,7 @@ class Pool {
    * envelope as a Buffer (waiting for it on this thread), `null` at the end.
    */
   openStream(options = {}) {
-    return new Stream(this._native().openTail(tailOptions(options, false)));
+    return new Stream(this._native().openTail(tailOptions(options, true)));
   }
 
   /**
@@ -430,12 +430,28 @@ class Stream {
     this._tail = nativeTail;
     // Kept after close() for ack() and dropped.
     this._reader = nativeTail;
+    // The current batch (JSON Lines) and where its next envelope starts.
+    this._batch = null;
+    this._at = 0;
   }
 
-  /** The next envelope as a Buffer, blocking until it arrives; null at the end. */
+  /**
+   * The next envelope as a Buffer, blocking until it arrives; null at the
+   * end. Envelopes are views of a batch read in one native call (up to
+   * 64 KiB), which stays allocated while any of them is kept.
+   */
   nextJson() {
     if (!this._tail) return null;
-    return this._tail.nextJson();
+    if (this._batch === null || this._at >= this._batch.length) {
+      this._batch = this._tail.nextLines(BATCH_MESSAGES, BATCH_BYTES);
+      this._at = 0;
+      if (this._batch === null) return null;
+    }
+    let end = this._batch.indexOf(10, this._at);
+    if (end < 0) end = this._batch.length;
+    const envelope = this._batch.subarray(this._at, end);
+    this._at = end + 1;
+    return envelope;
   }
 
   /** The next message as an object; null at the end. */
@@ -448,6 +464,7 @@ class Stream {
   close() {
     if (this._tail) this._tail.cancel();
     this._tail = null;
+    this._batch = null;
   }
 
   /**

@@ -89,14 +89,17 @@ export declare class NativeTail {
    */
   wait(maxMessages: number, maxBytes: number): Promise<string | null>
   /**
-   * The next message's envelope as bytes, blocking this thread until it
-   * arrives; `null` once the tail is over. For scripts that want a plain
-   * loop; servers should use the async iterator instead.
+   * The next messages' envelopes as bytes, one per line (no trailing
+   * newline), blocking this thread until the first arrives, then taking
+   * the others already there, up to `max_messages` (one for a named
+   * tail) and about `max_bytes`; `null` once the tail is over. For
+   * scripts that want a plain loop; servers should use the async
+   * iterator instead.
    */
-  nextJson(): Buffer | null
+  nextLines(maxMessages: number, maxBytes: number): Buffer | null
   /**
    * Acknowledges every message handed out so far (by `readNow`, a settled
-   * `wait`, or `nextJson`): a named tail stores the position after them,
+   * `wait`, or `nextLines`): a named tail stores the position after them,
    * so the next tail of that name starts there. Never includes a message
    * a pending `wait` has not delivered yet. One atomic store in the pool
    * file; it survives the process, not a power cut. Does nothing for a

@@ -175,13 +175,19 @@ impl Shared {
     /// at the end.
     fn wait(&self, limits: Limits) -> plasmite::Result<Option<Found>> {
         let mut state = self.lock();
+        Ok(self
+            .wait_batch(&mut state, limits)?
+            .then(|| (state.text().into_owned(), state.tail.next_seq())))
+    }
+
+    /// Waits in slices (watching for `cancel`) until a batch is in
+    /// `state.out` (true) or the tail is over (false).
+    fn wait_batch(&self, state: &mut State, limits: Limits) -> plasmite::Result<bool> {
         loop {
-            match self.collect(&mut state, limits, SLICE)? {
+            match self.collect(state, limits, SLICE)? {
                 Chunk::Nothing => continue,
-                Chunk::Batch => {
-                    return Ok(Some((state.text().into_owned(), state.tail.next_seq())));
-                }
-                Chunk::End => return Ok(None),
+                Chunk::Batch => return Ok(true),
+                Chunk::End => return Ok(false),
             }
         }
     }
@@ -343,44 +349,36 @@ impl NativeTail {
         Ok(promise)
     }
 
-    /// The next message's envelope as bytes, blocking this thread until it
-    /// arrives; `null` once the tail is over. For scripts that want a plain
-    /// loop; servers should use the async iterator instead.
+    /// The next messages' envelopes as bytes, one per line (no trailing
+    /// newline), blocking this thread until the first arrives, then taking
+    /// the others already there, up to `max_messages` (one for a named
+    /// tail) and about `max_bytes`; `null` once the tail is over. For
+    /// scripts that want a plain loop; servers should use the async
+    /// iterator instead.
     #[napi]
-    pub fn next_json(&self, env: Env) -> Result<Option<BufferSlice<'_>>> {
+    pub fn next_lines(
+        &self,
+        env: Env,
+        max_messages: u32,
+        max_bytes: u32,
+    ) -> Result<Option<BufferSlice<'_>>> {
         let mut state = self.shared.lock();
-        if let Some(e) = state.held_error.take() {
-            return Err(to_js(&env, &e));
-        }
-        if state.ended || self.shared.cancelled.load(Ordering::Acquire) {
-            state.ended = true;
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        let found = match state.tail.next_raw() {
-            Ok(Some(m)) => {
-                m.write_json(&mut out);
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                self.shared.record(&state.tail);
-                return Err(to_js(&env, &e));
-            }
-        };
-        self.shared.record(&state.tail);
+        let limits = self.shared.limits(max_messages, max_bytes);
+        let found = self
+            .shared
+            .wait_batch(&mut state, limits)
+            .map_err(|e| to_js(&env, &e))?;
         if !found {
-            state.ended = true;
             return Ok(None);
         }
         self.shared
             .handed
             .store(state.tail.next_seq(), Ordering::Release);
-        BufferSlice::copy_from(&env, out).map(Some)
+        BufferSlice::copy_from(&env, &state.out).map(Some)
     }
 
     /// Acknowledges every message handed out so far (by `readNow`, a settled
-    /// `wait`, or `nextJson`): a named tail stores the position after them,
+    /// `wait`, or `nextLines`): a named tail stores the position after them,
     /// so the next tail of that name starts there. Never includes a message
     /// a pending `wait` has not delivered yet. One atomic store in the pool
     /// file; it survives the process, not a power cut. Does nothing for a

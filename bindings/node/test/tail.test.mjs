@@ -188,6 +188,25 @@ test('openStream: a blocking stream for plain loops', (t) => {
   assert.equal(closed.nextJson(), null);
 });
 
+test('openStream: envelopes read in one batch stay whole and apart', (t) => {
+  const { pool } = freshPool(t);
+  for (let i = 1; i <= 3000; i++) pool.append({ i, text: `line ${i}\nwith a newline in it` });
+  const s = pool.openStream({ maxMessages: 3000 });
+  const kept = [];
+  let b;
+  while ((b = s.nextJson()) !== null) kept.push(b);
+  assert.equal(kept.length, 3000, 'several batches');
+  // Read back after later batches: each is still its own, intact envelope.
+  kept.forEach((env, k) => {
+    const m = JSON.parse(env);
+    assert.equal(m.seq, k + 1);
+    assert.equal(m.data.text, `line ${k + 1}\nwith a newline in it`);
+  });
+  // Writing into one envelope leaves its neighbours alone.
+  kept[0].fill(0x20);
+  assert.equal(JSON.parse(kept[1]).seq, 2);
+});
+
 test('replay keeps the gaps between messages, divided by speed', async (t) => {
   const { pool } = freshPool(t);
   pool.append({ n: 1 });
