@@ -2,6 +2,27 @@
 //! docs/testing.md, "Fuzzing"). Each reproduces the failing input directly.
 
 use plasmite_core::*;
+use zerocopy::FromBytes;
+
+/// The seqs a reader from the oldest gets, stepping over damage as
+/// applications do.
+fn intact_seqs<R: Region>(pool: &Pool<R>) -> Vec<u64> {
+    let mut c = pool.cursor(Start::Oldest).unwrap();
+    let mut buf = [0u8; 256];
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        match pool.read(&mut c, &mut buf) {
+            Ok(Read::Message(f)) => seen.push(f.seq),
+            Ok(Read::Empty) => break,
+            Ok(Read::Lapped { .. }) => {}
+            Err(Error::Corrupt(_)) => {
+                pool.skip_damaged(&mut c);
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    seen
+}
 
 /// `fuzz/` target `frame`, first seed: a cursor at seq 0 on an empty pool
 /// retried until it gave up with `Contended`, taking the seq it found at the
@@ -62,20 +83,7 @@ fn validation_steps_over_stale_frames_like_readers_do() {
     ram[at[9] + 40] ^= 1;
     ram.copy_within(at[2]..at[2] + size, at[10]);
     let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
-    let mut c = pool.cursor(Start::Oldest).unwrap();
-    let mut buf = [0u8; 256];
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        match pool.read(&mut c, &mut buf) {
-            Ok(Read::Message(f)) => seen.push(f.seq),
-            Ok(Read::Empty) => break,
-            Ok(Read::Lapped { .. }) => {}
-            Err(Error::Corrupt(_)) => {
-                pool.skip_damaged(&mut c);
-            }
-            Err(e) => panic!("{e:?}"),
-        }
-    }
+    let seen = intact_seqs(&pool);
     let want: Vec<u64> = (1..=9).chain(12..=20).collect();
     assert_eq!(seen, want);
     let mut kinds = Vec::new();
@@ -109,34 +117,19 @@ fn a_frame_with_an_impossible_seq_is_damage() {
         let len = at[1] - at[0];
         let f = at[victim];
         ram[f + 8..f + 16].copy_from_slice(&u64::MAX.to_le_bytes());
-        let payload_len = u32::from_le_bytes(ram[f + 24..f + 28].try_into().unwrap()) as usize;
-        let mut h = crc32fast::Hasher::new();
-        h.update(&ram[f + 8..f + 32]);
-        h.update(&ram[f + 32..f + 32 + payload_len]);
-        let crc = h.finalize();
+        let header = layout::FrameHeader::read_from_bytes(&ram[f..f + 32]).unwrap();
+        let payload_len = header.len.get() as usize;
+        let crc = frame_crc(&header, &[&ram[f + 32..f + 32 + payload_len]]);
         ram[f + 4..f + 8].copy_from_slice(&crc.to_le_bytes());
         assert!(32 + payload_len <= len);
         let pool = Pool::open(MemRegion::new(&mut ram)).unwrap();
-        let mut c = pool.cursor(Start::Oldest).unwrap();
-        let mut buf = [0u8; 256];
-        let mut seen = Vec::new();
-        for _ in 0..50 {
-            match pool.read(&mut c, &mut buf) {
-                Ok(Read::Message(f)) => seen.push(f.seq),
-                Ok(Read::Empty) => break,
-                Ok(Read::Lapped { .. }) => {}
-                Err(Error::Corrupt(_)) => {
-                    pool.skip_damaged(&mut c);
-                }
-                Err(e) => panic!("{e:?}"),
-            }
-        }
+        let seen = intact_seqs(&pool);
         let want: Vec<u64> = (1..=5).filter(|&s| s != victim as u64 + 1).collect();
         assert_eq!(seen, want, "victim {victim}");
         let mut w = pool.writer().unwrap();
         let a = w.append(9, b"", b"{}").unwrap();
         w.publish();
         assert_eq!(a.seq, 6, "the writer keeps counting from next_seq");
-        assert_eq!(pool.get(6, &mut buf).unwrap().seq, 6);
+        assert_eq!(pool.get(6, &mut [0u8; 256]).unwrap().seq, 6);
     }
 }
