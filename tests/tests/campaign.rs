@@ -557,22 +557,13 @@ fn any_damage(sb: &Sandbox, p: &Pristine, name: &str, d: &Damage) -> bool {
             _ => panic!("{what}: get {seq} (doctor clean: {clean}): {out:?}"),
         }
     }
-    let out = sb.run(&[
-        "peek",
-        name,
-        "--tail",
-        "1000000",
-        "--jsonl",
-        "--timeout",
-        "50ms",
-    ]);
-    assert!([124, 7].contains(&out.code()), "{what}: peek: {out:?}");
-    for m in out.jsonl() {
-        same(&m, &format!("{what}: peek"));
+    let (printed, _) = peek_all(sb, name, &what);
+    for m in &printed {
+        same(m, &format!("{what}: peek"));
     }
     if clean {
         assert_eq!(
-            out.jsonl().len(),
+            printed.len(),
             p.messages.len(),
             "{what}: doctor OK, messages lost"
         );
