@@ -312,7 +312,7 @@ impl Pool {
 }
 
 /// A seq argument: a non-negative int.
-fn seq_arg(seq: &Bound<'_, PyAny>) -> PyResult<u64> {
+pub(crate) fn seq_arg(seq: &Bound<'_, PyAny>) -> PyResult<u64> {
     seq.extract::<u64>().map_err(|_| {
         let shown = seq
             .repr()

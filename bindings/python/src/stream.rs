@@ -26,6 +26,7 @@ use pyo3::types::PyBytes;
 
 use crate::errors::{usage, OrRaise};
 use crate::message::Message;
+use crate::pool::seq_arg;
 
 /// Longest stretch spent waiting without the GIL before looking for
 /// signals and `close()`: the worst-case delay of a Ctrl-C.
@@ -305,7 +306,8 @@ impl Stream {
     /// was delivered (it may move the stored position back): for a consumer
     /// that hands messages to other threads and learns later which were
     /// handled. Does nothing for an unnamed stream.
-    fn ack_through(&self, seq: u64) -> PyResult<()> {
+    fn ack_through(&self, seq: &Bound<'_, PyAny>) -> PyResult<()> {
+        let seq = seq_arg(seq)?;
         if self.name.is_none() {
             return Ok(());
         }

@@ -93,6 +93,10 @@ def test_ack_through_stores_what_the_consumer_says_up_to_what_was_delivered(
         assert position(pool, "handoff") == 4
         s.ack_through(1000)
         assert position(pool, "handoff") == 6
+        for bad in (-1, "3", 1.5):
+            with pytest.raises(plasmite.UsageError, match="seq must be an int"):
+                s.ack_through(bad)
+        assert position(pool, "handoff") == 6
     pool.tail(max_messages=1).ack_through(1)  # unnamed: nothing to store
 
 
