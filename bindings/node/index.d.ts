@@ -224,7 +224,7 @@ export declare class Tail<T> implements AsyncIterableIterator<T> {
    * consumer that hands messages on and learns later which were handled.
    * A no-op for a tail without a name.
    */
-  ackThrough(seq: number): void;
+  ackThrough(seq: number | bigint): void;
   /** Messages delivered so far (read-ahead batches included). */
   readonly delivered: number;
   /**
@@ -247,7 +247,7 @@ export declare class Stream implements Iterable<Message> {
   /** Acknowledges every message returned so far (see `Tail.ack`); a no-op without a name. */
   ack(): void;
   /** Acknowledges up to and including `seq` (see `Tail.ackThrough`). */
-  ackThrough(seq: number): void;
+  ackThrough(seq: number | bigint): void;
   /** Messages writers evicted before this stream could read them (see `Tail.dropped`). */
   readonly dropped: number;
   [Symbol.iterator](): Iterator<Message>;

@@ -397,7 +397,7 @@ class Tail {
    * A no-op for a tail without a name.
    */
   ackThrough(seq) {
-    this._tail.ackThrough(seq);
+    this._tail.ackThrough(seqNumber(seq));
   }
 
   /** Messages delivered so far (counted natively, batches included). */
@@ -477,7 +477,7 @@ class Stream {
 
   /** Acknowledges up to and including `seq` (see Tail.ackThrough). */
   ackThrough(seq) {
-    this._reader.ackThrough(seq);
+    this._reader.ackThrough(seqNumber(seq));
   }
 
   /** Messages writers evicted before this stream could read them (see Tail.dropped). */

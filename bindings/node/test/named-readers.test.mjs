@@ -78,6 +78,10 @@ test('ackThrough stores what the consumer says, never past what was yielded', as
   assert.equal(position(pool, 'handoff'), 6, 'capped at what was yielded');
   assert.throws(() => tail.ackThrough(-1), (e) => e.kind === 'Usage');
   assert.throws(() => tail.ackThrough(Number.NaN), (e) => e.kind === 'Usage');
+  assert.throws(() => tail.ackThrough('3'), (e) => e.kind === 'Usage');
+  tail.ackThrough(4n); // a bigint seq, as elsewhere
+  assert.equal(position(pool, 'handoff'), 5);
+  tail.ackThrough(1000);
   const stream = pool.openStream({ name: 'handoff', autoAck: false, timeoutMs: 50 });
   assert.equal(stream.next().seq, 6);
   assert.equal(stream.next().seq, 7);
